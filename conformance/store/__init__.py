@@ -1,0 +1,56 @@
+"""Persistence of the reference DMP: the only module that writes SQL.
+
+``Store.open("sqlite:///path.db")`` (or a ``postgresql+psycopg://`` URL) creates or upgrades the schema and
+returns a :class:`Store` whose typed methods cover patients and DMP status, professionals and structures,
+authorizations, atomic ITI-41 submissions (documents + entries + associations, RPLC deprecation), FindDocuments
+and the other stored queries, status and metadata updates, the access history and the exchange captures.
+Refusals raise :class:`StoreError` subclasses whose ``code`` is the XDS/DMP error code to answer with.
+"""
+
+from conformance.store.engine import SCHEMA_VERSION, current_version, make_engine, migrate
+from conformance.store.schema import (
+    AccessEvent,
+    Association,
+    Authorization,
+    Capture,
+    Document,
+    DocumentEntry,
+    Patient,
+    Professional,
+    Structure,
+    SubmissionSet,
+)
+from conformance.store.store import Store, new_uuid, parse_cx
+from conformance.store.types import (
+    HAS_MEMBER,
+    RPLC,
+    SIGNS,
+    UPDATE_AVAILABILITY_STATUS,
+    AccessMode,
+    AuthorizationStatus,
+    DmpStatus,
+    DuplicateUniqueId,
+    EntryStatus,
+    FindDocumentsQuery,
+    InvalidSubmission,
+    NewAssociation,
+    NewDocument,
+    NewEntry,
+    NewSubmissionSet,
+    StoreError,
+    Submission,
+    SubmissionResult,
+    UnknownEntry,
+    UnknownPatient,
+    coded,
+    utcnow,
+)
+
+__all__ = [
+    "HAS_MEMBER", "RPLC", "SCHEMA_VERSION", "SIGNS", "UPDATE_AVAILABILITY_STATUS", "AccessEvent", "AccessMode",
+    "Association", "Authorization", "AuthorizationStatus", "Capture", "DmpStatus", "Document", "DocumentEntry",
+    "DuplicateUniqueId", "EntryStatus", "FindDocumentsQuery", "InvalidSubmission", "NewAssociation", "NewDocument",
+    "NewEntry", "NewSubmissionSet", "Patient", "Professional", "Store", "StoreError", "Structure", "Submission",
+    "SubmissionResult", "SubmissionSet", "UnknownEntry", "UnknownPatient", "coded", "current_version",
+    "make_engine", "migrate", "new_uuid", "parse_cx", "utcnow",
+]

@@ -1,0 +1,78 @@
+"""Engines and schema migration.
+
+SQLite is the embedded default: WAL so readers never wait for the writer, ``synchronous=NORMAL`` (safe
+with WAL: a power cut may lose the last commits, never corrupt the file), a busy timeout so concurrent
+writers queue, and ``BEGIN IMMEDIATE`` for write transactions so two writers never deadlock on a lock
+upgrade. PostgreSQL is used by URL (``postgresql+psycopg://…``, optional ``postgres`` extra).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
+
+from conformance.store.schema import Base, SchemaVersion
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000
+
+
+def make_engine(url: str) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    memory = url in ("sqlite://", "sqlite:///:memory:")
+    options: dict[str, Any] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}
+    engine = create_engine(url, connect_args=options, poolclass=StaticPool if memory else None)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's begin event emit BEGIN itself (pysqlite's implicit BEGIN is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+# Upgrade steps from version N-1 to N; version 1 is the initial create_all.
+_UPGRADES: dict[int, Callable[[Session], None]] = {}
+
+
+def current_version(engine: Engine) -> int:
+    if not inspect(engine).has_table(SchemaVersion.__tablename__):
+        return 0
+    with Session(engine) as session:
+        version = session.scalar(select(SchemaVersion.version).order_by(SchemaVersion.version.desc()).limit(1))
+    return version or 0
+
+
+def migrate(engine: Engine) -> int:
+    """Create or upgrade the schema to :data:`SCHEMA_VERSION`; idempotent. Returns the version reached."""
+    version = current_version(engine)
+    if version == 0:
+        Base.metadata.create_all(engine)
+        with Session(engine.execution_options(sqlite_immediate=True)) as session, session.begin():
+            # Another process may have created the schema meanwhile: only the first records version 1.
+            if session.scalar(select(SchemaVersion.version).limit(1)) is None:
+                session.add(SchemaVersion(version=1))
+        version = 1
+    while version < SCHEMA_VERSION:
+        version += 1
+        with Session(engine.execution_options(sqlite_immediate=True)) as session, session.begin():
+            _UPGRADES[version](session)
+            session.add(SchemaVersion(version=version))
+    return version
