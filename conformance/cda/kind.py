@@ -1,0 +1,41 @@
+"""Registers the CDA document kind with :mod:`conformance.validation`."""
+
+from __future__ import annotations
+
+from conformance.artefacts import PackageError, resolve_package
+from conformance.cda.document import HL7, XSL
+from conformance.cda.pipeline import validate_cda
+from conformance.findings import ArtefactResult
+from conformance.validation import ArtefactKind, ValidationContext, register_kind
+from conformance.xml import XmlInputError, parse_xml
+
+_SNIFF_BYTES = 65536
+
+
+def detect(data: bytes) -> bool:
+    """An hl7 ``ClinicalDocument`` root, or an ``xsl:stylesheet`` root embedding one (self-presenting)."""
+    head = data[:_SNIFF_BYTES]
+    if b"ClinicalDocument" not in head and b"ClinicalDocument" not in data:
+        return False
+    try:
+        root = parse_xml(data).getroot()
+    except XmlInputError:
+        # looks like a CDA document but is broken: the CDA validator reports where
+        return b"urn:hl7-org:v3" in head
+    if root.tag == f"{{{HL7}}}ClinicalDocument":
+        return True
+    return root.tag == f"{{{XSL}}}stylesheet" and root.find(f".//{{{HL7}}}ClinicalDocument") is not None
+
+
+def validate(data: bytes, path: str, context: ValidationContext) -> ArtefactResult:
+    if context.package_dir is not None:
+        # an explicit folder: validate_cda reports a wrong or damaged folder as a finding
+        return validate_cda(data, path, context.package_dir, profiles_dir=context.profiles_dir)
+    try:
+        package = resolve_package("cisis", context.profiles_dir)
+    except PackageError:
+        package = None
+    return validate_cda(data, path, package, profiles_dir=context.profiles_dir)
+
+
+register_kind(ArtefactKind("cda", detect, validate, priority=10))
