@@ -89,9 +89,10 @@ def validate_cda(data: bytes, path: str, package: InstalledPackage | Path | None
     details["timings_ms"] = run.timings
     started = time.perf_counter()
     run.add(precheck_findings(data))
+    installed, package_findings = _installed(package)
     try:
         tree = parse_xml(data)
-        document = CdaDocument.from_tree(tree, path)
+        document = CdaDocument.from_tree(tree, path, package_dir=installed.root if installed else None)
     except XmlInputError as exc:
         run.add([exc.to_finding()])
         run.timed("parse", started)
@@ -104,8 +105,7 @@ def validate_cda(data: bytes, path: str, package: InstalledPackage | Path | None
         return run.result
     run.timed("parse", started)
     details["self_presenting"] = document.self_presenting
-
-    installed = _installed(package, run)
+    run.add(package_findings)
     table = routing or load_routing()
     volet = route_document(document, table)
     details["routing"] = volet.to_dict()
@@ -127,27 +127,26 @@ def validate_cda(data: bytes, path: str, package: InstalledPackage | Path | None
     return run.result
 
 
-def _installed(package: InstalledPackage | Path | None, run: _Run) -> InstalledPackage | None:
+def _installed(package: InstalledPackage | Path | None) -> tuple[InstalledPackage | None, list[Finding]]:
+    """The CI-SIS package to use, and the findings explaining why there is none."""
     if isinstance(package, InstalledPackage):
-        return package
+        return package, []
     if package is not None:
         try:
             found = package_from_folder(Path(package))
             if found.kind == "cisis":
-                return found
+                return found, []
             problem = PackageError(f"{package}: a {found.kind} package, not a CI-SIS package",
                                    hint="pass the TestContenuCDA folder (with infrastructure/ and schematrons/)")
         except PackageError as exc:
             problem = exc
-        run.add([Finding(RULE_PACKAGE, Severity.ERROR, Source.RULE, problem.message, hint=problem.hint)])
-        return None
-    run.add([Finding(
+        return None, [Finding(RULE_PACKAGE, Severity.ERROR, Source.RULE, problem.message, hint=problem.hint)]
+    return None, [Finding(
         RULE_NO_PACKAGE, Severity.WARNING, Source.RULE,
         "XSD and CI-SIS schematrons not run: no CI-SIS package available; only well-formedness and the "
         "bench rules were checked",
         hint=INSTALL_HINTS["cisis"],
-    )])
-    return None
+    )]
 
 
 def _xsd_findings(tree: etree._ElementTree, package: InstalledPackage) -> list[Finding]:
@@ -203,10 +202,14 @@ def _run_schematrons(run: _Run, tree: etree._ElementTree, package: InstalledPack
             try:
                 cache_dir = (profiles_dir or default_profiles_dir()) / "schematron-build" / package.sha256[:16]
                 engine = _engine_for(package.root, cache_dir)
-            except ModuleNotFoundError as exc:
-                run.add([Finding(RULE_SCHEMATRON_UNAVAILABLE, Severity.WARNING, Source.SCHEMATRON,
-                                 f"schematron engine not available ({exc}); CI-SIS schematrons not run",
-                                 hint="install the complete bench: pip install dmp-conformance")])
+            except Exception as exc:  # missing or broken engine: report it, keep the other stages
+                missing = isinstance(exc, ModuleNotFoundError)
+                run.add([Finding(RULE_SCHEMATRON_UNAVAILABLE, Severity.WARNING if missing else Severity.ERROR,
+                                 Source.SCHEMATRON,
+                                 f"schematron engine not available ({type(exc).__name__}: {exc}); "
+                                 "CI-SIS schematrons not run",
+                                 hint="install the complete bench: pip install dmp-conformance" if missing else
+                                 "this is a bench defect; please report it")])
                 return
             details["package_warnings"] = [f.message for f in getattr(engine, "package_findings", [])]
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import shutil
 from pathlib import Path
@@ -21,7 +21,15 @@ from conformance.cda.pipeline import (
 from conformance.findings import ArtefactResult, Severity, Source
 from conformance.validation import ValidationContext, validate_bytes
 
-HAS_ENGINE = importlib.util.find_spec("conformance.schematron") is not None
+
+def _has_engine() -> bool:
+    try:
+        return hasattr(importlib.import_module("conformance.schematron"), "get_engine")
+    except ImportError:
+        return False
+
+
+HAS_ENGINE = _has_engine()
 LDL_SES = "ExemplesCDA/LDL-SES_2022.01.xml"
 SELF_PRESENTING = "ExemplesCDA/BIO-CR-BIO_2021.01_Auto-Presentable.xml"
 
