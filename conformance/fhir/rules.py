@@ -1,0 +1,339 @@
+"""Hand-written PDSm / DMP rules (kind "fhir"): what the StructureDefinitions cannot express.
+
+The expressionless PDSm constraints (``constr-bind-*``) keep their keys; our own rules are ``BENCH-PDSM-…``.
+Each rule reads a :class:`~conformance.fhir.validator.FhirModel` and yields located violations.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from conformance.findings import Severity, Violation, rules
+from conformance.identity import is_valid_nir
+
+_UUID = re.compile(r"^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_OID = re.compile(r"^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$")
+INS_SYSTEMS = {f"urn:oid:1.2.250.1.213.1.4.{n}": kind for n, kind in
+               ((8, "INS-NIR"), (9, "INS-NIA"), (10, "INS-NIR-TEST"), (11, "INS-NIR-DEMO"))}
+V3_CONFIDENTIALITY = {"N", "R", "V"}
+DMP_VISIBILITY = {"MASQUE_PS", "INVISIBLE_PATIENT", "INVISIBLE_REPRESENTANTS_LEGAUX"}
+ITI105_PROFILE = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/pdsm-simplified-publish"
+# The DMP value sets each coded element must come from (PDSM4DMP; JDV_J6x are the DMP restrictions).
+JDV_DMP = {
+    ("type",): "https://mos.esante.gouv.fr/NOS/JDV_J66-TypeCode-DMP/FHIR/JDV-J66-TypeCode-DMP",
+    ("category",): "https://mos.esante.gouv.fr/NOS/JDV_J57-ClassCode-DMP/FHIR/JDV-J57-ClassCode-DMP",
+    ("content", "format"): "https://mos.esante.gouv.fr/NOS/JDV_J60-FormatCode-DMP/FHIR/JDV-J60-FormatCode-DMP",
+    ("context", "facilityType"):
+        "https://mos.esante.gouv.fr/NOS/JDV_J02-XdsHealthcareFacilityTypeCode-CISIS/FHIR/JDV-J02-XdsHealthcareFacilityTypeCode-CISIS",
+    ("context", "practiceSetting"):
+        "https://mos.esante.gouv.fr/NOS/JDV_J04-XdsPracticeSettingCode-CISIS/FHIR/JDV-J04-XdsPracticeSettingCode-CISIS",
+}
+
+
+# ---------------------------------------------------------------- navigation helpers
+
+
+def _document_references(model: Any) -> Iterator[tuple[dict[str, Any], str]]:
+    for resource, path in model.resources():
+        if resource.get("resourceType") == "DocumentReference":
+            yield resource, path
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def _coded(resource: dict[str, Any], path: tuple[str, ...], base: str) -> Iterator[tuple[dict[str, Any], str]]:
+    """(coding, FHIRPath) of every coding at ``path`` (lists indexed as in the instance)."""
+    frontier: list[tuple[Any, str]] = [(resource, base)]
+    for part in path:
+        following = []
+        for item, where in frontier:
+            if not isinstance(item, dict) or part not in item:
+                continue
+            value = item[part]
+            if isinstance(value, list):
+                following.extend((v, f"{where}.{part}[{i}]") for i, v in enumerate(value))
+            else:
+                following.append((value, f"{where}.{part}"))
+        frontier = following
+    for concept, where in frontier:
+        if isinstance(concept, dict):
+            codings = concept.get("coding") if "coding" in concept else [concept]
+            for index, coding in enumerate(_as_list(codings)):
+                if isinstance(coding, dict):
+                    suffix = f".coding[{index}]" if "coding" in concept else ""
+                    yield coding, where + suffix
+
+
+def _attachments(resource: dict[str, Any], path: str) -> Iterator[tuple[dict[str, Any], str]]:
+    for index, content in enumerate(_as_list(resource.get("content"))):
+        if isinstance(content, dict) and isinstance(content.get("attachment"), dict):
+            yield content["attachment"], f"{path}.content[{index}].attachment"
+
+
+def _decode(data: Any) -> bytes | None:
+    if not isinstance(data, str):
+        return None
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _binary_for(model: Any, url: str) -> dict[str, Any] | None:
+    target = model.run.by_url.get(url)
+    if target is None and url.startswith("Binary/"):
+        target = model.run.by_url.get(url)
+    return target if isinstance(target, dict) and target.get("resourceType") == "Binary" else None
+
+
+def _is_transaction(model: Any) -> bool:
+    return model.resource.get("resourceType") == "Bundle" and model.resource.get("type") == "transaction"
+
+
+# ---------------------------------------------------------------- identifiers
+
+
+@rules.register("BENCH-PDSM-MASTERID", kind="fhir", title="masterIdentifier (XDS uniqueId) is a urn:oid: or urn:uuid: URI",
+                hint="write the document uniqueId as urn:oid:<OID> (or urn:uuid:<UUID>) with system urn:ietf:rfc:3986")
+def master_identifier(model: Any) -> Iterator[Violation]:
+    for resource, path in _document_references(model):
+        identifier = resource.get("masterIdentifier")
+        if not isinstance(identifier, dict):
+            continue
+        value = identifier.get("value")
+        if not isinstance(value, str) or not (_OID.match(value) or _UUID.match(value)):
+            yield Violation(f"masterIdentifier.value is {value!r}; expected urn:oid:<OID> or urn:uuid:<UUID>",
+                            location=f"{path}.masterIdentifier.value")
+
+
+@rules.register("BENCH-PDSM-ENTRYUUID", kind="fhir", title="entryUUID identifiers are well-formed urn:uuid: values",
+                hint="generate a UUID (RFC 4122) and write it as urn:uuid:<8-4-4-4-12 hex>")
+def entry_uuid(model: Any) -> Iterator[Violation]:
+    for resource, path in model.resources():
+        if resource.get("resourceType") not in ("DocumentReference", "List"):
+            continue
+        for index, identifier in enumerate(_as_list(resource.get("identifier"))):
+            if isinstance(identifier, dict) and identifier.get("use") == "official":
+                value = identifier.get("value")
+                if not isinstance(value, str) or not _UUID.match(value):
+                    yield Violation(f"entryUUID identifier value {value!r} is not a urn:uuid: UUID",
+                                    location=f"{path}.identifier[{index}].value")
+
+
+@rules.register("BENCH-PDSM-SUBMISSIONSET-UNIQUEID", kind="fhir",
+                title="the submission set of an ITI-65 bundle carries a urn:oid: uniqueId",
+                hint="add identifier {use: usual, system: urn:ietf:rfc:3986, value: urn:oid:<OID>} to the List")
+def submission_set_unique_id(model: Any) -> Iterator[Violation]:
+    if not _is_transaction(model):
+        return
+    for resource, path in model.resources():
+        if resource.get("resourceType") != "List" or not _is_submission_set(resource):
+            continue
+        usual = [i for i in _as_list(resource.get("identifier")) if isinstance(i, dict) and i.get("use") == "usual"]
+        if not any(isinstance(i.get("value"), str) and _OID.match(i["value"]) for i in usual):
+            yield Violation("the SubmissionSet has no uniqueId identifier (use usual, urn:oid: value)",
+                            location=f"{path}.identifier")
+
+
+def _is_submission_set(resource: dict[str, Any]) -> bool:
+    return any(isinstance(c, dict) and c.get("code") == "submissionset"
+               for c in _as_list((resource.get("code") or {}).get("coding")))
+
+
+# ---------------------------------------------------------------- attachments
+
+
+@rules.register("constr-bind-attachmenturl", kind="fhir",
+                title="in ITI-65, attachment.url points to a Binary entry of the same bundle",
+                hint="set attachment.url to the fullUrl (urn:uuid:…) of the Binary entry carrying the document")
+def attachment_url(model: Any) -> Iterator[Violation]:
+    if not _is_transaction(model):
+        return
+    for resource, path in _document_references(model):
+        for attachment, where in _attachments(resource, path):
+            url = attachment.get("url")
+            if isinstance(url, str) and _binary_for(model, url) is None:
+                yield Violation(f"attachment.url {url!r} does not point to a Binary entry of the bundle",
+                                location=f"{where}.url")
+
+
+def _attachment_bytes(model: Any, attachment: dict[str, Any]) -> bytes | None:
+    if "data" in attachment:
+        return _decode(attachment.get("data"))
+    url = attachment.get("url")
+    binary = _binary_for(model, url) if isinstance(url, str) else None
+    return _decode(binary.get("data")) if binary else None
+
+
+@rules.register("BENCH-PDSM-SIZE", kind="fhir", title="attachment.size equals the size of the document bytes",
+                hint="set size to the number of bytes of the decoded document")
+def attachment_size(model: Any) -> Iterator[Violation]:
+    for resource, path in _document_references(model):
+        for attachment, where in _attachments(resource, path):
+            data = _attachment_bytes(model, attachment)
+            size = attachment.get("size")
+            if data is not None and isinstance(size, int) and size != len(data):
+                yield Violation(f"stated attachment size {size} does not match the actual size {len(data)}",
+                                location=where)
+
+
+@rules.register("BENCH-PDSM-HASH", kind="fhir", title="attachment.hash is the base64 SHA-1 of the document bytes",
+                hint="hash = base64(SHA-1(decoded document bytes))")
+def attachment_hash(model: Any) -> Iterator[Violation]:
+    for resource, path in _document_references(model):
+        for attachment, where in _attachments(resource, path):
+            data = _attachment_bytes(model, attachment)
+            stated = attachment.get("hash")
+            if data is None or not isinstance(stated, str):
+                continue
+            actual = base64.b64encode(hashlib.sha1(data).digest()).decode("ascii")
+            if stated != actual:
+                yield Violation(f"the hash does not match the data (stated {stated!r}, actual {actual!r})",
+                                location=where)
+
+
+@rules.register("BENCH-PDSM-ITI105", kind="fhir", title="ITI-105: the document is inline (data 1..1, url 0..0)",
+                hint="ITI-105 carries the document in attachment.data (base64) and no url")
+def iti105_inline(model: Any) -> Iterator[Violation]:
+    if model.resource.get("resourceType") != "DocumentReference" or ITI105_PROFILE not in model.profiles:
+        return
+    for attachment, where in _attachments(model.resource, "DocumentReference"):
+        if "data" not in attachment:
+            yield Violation("attachment.data is missing: ITI-105 publishes the document inline", location=where)
+        elif _decode(attachment["data"]) is None:
+            yield Violation("attachment.data is not valid base64", location=f"{where}.data")
+        if "url" in attachment:
+            yield Violation("attachment.url must be absent in ITI-105", location=f"{where}.url")
+
+
+# ---------------------------------------------------------------- codes
+
+
+def _system_rule(key: str, elements: list[str]) -> None:
+    """Register the expressionless constraint ``key``: codings of ``elements`` come from allowed code systems."""
+
+    def check(model: Any) -> Iterator[Violation]:
+        table = model.terminology.element_systems
+        for resource, path in _document_references(model):
+            for element in elements:
+                allowed = model.terminology.systems_of(table[element]["systems"])
+                for coding, where in _coded(resource, tuple(element.split(".")[1:]), path):
+                    if coding.get("system") not in allowed:
+                        yield Violation(f"{element}: code system {coding.get('system')!r} is not allowed; expected "
+                                        f"one of {', '.join(table[element]['systems'])}", location=f"{where}.system")
+
+    rules.register(key, kind="fhir", title=f"{key}: coded values of {', '.join(elements)} come from the "
+                   "terminologies PDSm lists", hint="use a code of the CI-SIS terminology named by the constraint")(check)
+
+
+_system_rule("constr-bind-type", ["DocumentReference.type"])
+_system_rule("constr-bind-category", ["DocumentReference.category"])
+_system_rule("constr-bind-format", ["DocumentReference.content.format"])
+_system_rule("constr-bind-ProducteurDoc", ["DocumentReference.context.facilityType",
+                                           "DocumentReference.context.practiceSetting"])
+
+
+@rules.register("BENCH-PDSM-JDV", kind="fhir", severity=Severity.WARNING,
+                title="type, class, format, facility and practice setting codes belong to the DMP value sets",
+                hint="pick the code from the DMP JDV (J66 type, J57 class, J60 format, J02/J61 facility, J04 setting)")
+def dmp_value_sets(model: Any) -> Iterator[Violation]:
+    for resource, path in _document_references(model):
+        for element, url in JDV_DMP.items():
+            value_set = model.terminology.value_set(url)
+            if value_set is None:
+                continue
+            for coding, where in _coded(resource, element, path):
+                if value_set.has_coding(coding.get("system"), coding.get("code")):
+                    continue
+                name = url.rsplit("/", 1)[-1]
+                if value_set.complete:
+                    yield Violation(f"{coding.get('system')}#{coding.get('code')} is not in {name}", location=where,
+                                    severity=Severity.ERROR)
+                else:
+                    yield Violation(f"{coding.get('system')}#{coding.get('code')} is not in the bench's copy of {name} "
+                                    "(partial list: import the CI-SIS package for the full one)", location=where)
+
+
+@rules.register("BENCH-PDSM-SECLABEL", kind="fhir",
+                title="securityLabel: one HL7 confidentiality code (N/R/V) plus optional DMP visibility codes (TRE_A07)",
+                hint="use v3-Confidentiality N, R or V, and TRE_A07 MASQUE_PS / INVISIBLE_PATIENT / "
+                     "INVISIBLE_REPRESENTANTS_LEGAUX for DMP visibility")
+def security_label(model: Any) -> Iterator[Violation]:
+    terminology = model.terminology
+    v3, tre_a07 = terminology.system_url("V3_CONFIDENTIALITY"), terminology.system_url("TRE_A07")
+    for resource, path in _document_references(model):
+        if "securityLabel" not in resource:
+            continue
+        confidentiality = 0
+        for coding, where in _coded(resource, ("securityLabel",), path):
+            system, code = coding.get("system"), coding.get("code")
+            if system == v3 and code in V3_CONFIDENTIALITY:
+                confidentiality += 1
+            elif not (system == tre_a07 and code in DMP_VISIBILITY):
+                yield Violation(f"security label {system}#{code} is neither an HL7 confidentiality code (N/R/V) nor a "
+                                "DMP visibility code of TRE_A07", location=where)
+        if confidentiality != 1:
+            yield Violation(f"exactly one HL7 confidentiality code (N/R/V) is required, found {confidentiality}",
+                            location=f"{path}.securityLabel")
+
+
+# ---------------------------------------------------------------- replacement, patient
+
+
+@rules.register("constr-bind-relatesTo", kind="fhir",
+                title="replacement: one relatesTo 'replaces' targeting a DocumentReference",
+                hint="a replacing DocumentReference carries exactly one relatesTo {code: replaces, target: "
+                     "Reference(DocumentReference)}")
+def relates_to(model: Any) -> Iterator[Violation]:
+    patches = _is_transaction(model) and any(
+        isinstance(e, dict) and (e.get("request") or {}).get("method") == "PATCH"
+        for e in _as_list(model.resource.get("entry")))
+    for resource, path in _document_references(model):
+        replaces = [(i, r) for i, r in enumerate(_as_list(resource.get("relatesTo")))
+                    if isinstance(r, dict) and r.get("code") == "replaces"]
+        if len(replaces) > 1:
+            yield Violation(f"{len(replaces)} relatesTo 'replaces'; a document replaces one document",
+                            location=f"{path}.relatesTo")
+        for index, relation in replaces:
+            target = relation.get("target") if isinstance(relation.get("target"), dict) else {}
+            reference = target.get("reference")
+            if isinstance(reference, str) and not (reference.startswith("DocumentReference/") or
+                                                   reference.startswith("urn:") or "/DocumentReference/" in reference):
+                yield Violation(f"relatesTo.target {reference!r} is not a DocumentReference",
+                                location=f"{path}.relatesTo[{index}].target")
+        if patches and resource.get("status") != "superseded" and not replaces:
+            yield Violation("the bundle supersedes a document (PATCH entry) but this DocumentReference has no "
+                            "relatesTo 'replaces'", location=f"{path}.relatesTo")
+
+
+def _patients(model: Any) -> Iterator[tuple[dict[str, Any], str]]:
+    for resource, path in model.resources():
+        if resource.get("resourceType") == "Patient":
+            yield resource, path
+        for index, inner in enumerate(_as_list(resource.get("contained"))):
+            if isinstance(inner, dict) and inner.get("resourceType") == "Patient":
+                yield inner, f"{path}.contained[{index}]"
+
+
+@rules.register("BENCH-PDSM-INS", kind="fhir", title="INS identifiers on a Patient are NIR/NIA with a valid key",
+                hint="the INS is the 13-character NIR/NIA plus its 2-digit key (97 − NIR mod 97; 2A→19, 2B→18)")
+def ins_identifier(model: Any) -> Iterator[Violation]:
+    for patient, path in _patients(model):
+        for index, identifier in enumerate(_as_list(patient.get("identifier"))):
+            if not isinstance(identifier, dict) or identifier.get("system") not in INS_SYSTEMS:
+                continue
+            type_codes = {c.get("code") for c in _as_list((identifier.get("type") or {}).get("coding"))
+                          if isinstance(c, dict)}
+            if "NH" in type_codes:
+                continue  # NSS shares the INS-NIR system OID: not an INS (FR Core slices on type and use)
+            value = identifier.get("value")
+            if not isinstance(value, str) or not is_valid_nir(value):
+                yield Violation(f"{INS_SYSTEMS[identifier['system']]} {value!r} is not a 15-character NIR with a "
+                                "valid key", location=f"{path}.identifier[{index}].value")

@@ -1,0 +1,181 @@
+"""Validate one FHIR payload: structure (R4B models), profiles (PDSm snapshots), PDSm/DMP rules.
+
+The PDSm package is found, in order, from ``context.options["fhir_packages"]`` (paths), the importer's
+cache (``conformance.artefacts.resolve_package(kind="fhir")`` once it exists), the ``fhir`` folder of the
+official artefacts (``$DMP_CONFORMANCE_OFFICIAL``), or ``../shared/official/fhir`` beside the checkout.
+Without a package only the structure, the base rules and our own rules run, and a warning says so.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from conformance.fhir.package import FhirPackage, find_packages, load_package
+from conformance.fhir.parse import FhirInput, parse_fhir
+from conformance.fhir.profile import ProfileChecker, ProfileRegistry, ValidationRun
+from conformance.fhir.terminology import Terminology, load_terminology
+from conformance.findings import ArtefactResult, Finding, Severity, Source, rules
+
+PDSM = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/"
+ITI65 = PDSM + "pdsm-comprehensive-provide-document-bundle"
+ITI105 = PDSM + "pdsm-simplified-publish"
+DOCUMENT_REFERENCE = PDSM + "pdsm-comprehensive-document-reference"
+SUBMISSION_SET = PDSM + "pdsm-submissionset-comprehensive"
+FOLDER = PDSM + "pdsm-folder-comprehensive"
+FIND_DOCUMENT_REFERENCES = PDSM + "pdsm-find-documentreferences-comprehensive-response"
+FIND_LISTS = PDSM + "pdsm-find-lists-response"
+MHD_LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
+
+
+@dataclass(slots=True)
+class FhirModel:
+    """What the hand-written ``fhir`` rules read: the parsed payload and its profile context."""
+
+    input: FhirInput
+    resource: dict[str, Any]
+    profiles: list[str]
+    terminology: Terminology
+    run: ValidationRun
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def raw(self) -> bytes:
+        return self.input.raw
+
+    def resources(self) -> Iterable[tuple[dict[str, Any], str]]:
+        """The top resource and, for a Bundle, each entry's resource, with its FHIRPath."""
+        root_type = self.resource.get("resourceType", "?")
+        yield self.resource, root_type
+        if root_type == "Bundle":
+            for index, entry in enumerate(self.resource.get("entry") or []):
+                if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+                    yield entry["resource"], f"Bundle.entry[{index}].resource"
+
+
+def choose_profiles(resource: dict[str, Any]) -> list[str]:
+    """The PDSm profiles to check: ``meta.profile`` when declared, else guessed from the resource's shape."""
+    meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
+    declared = [p for p in meta.get("profile") or [] if isinstance(p, str)]
+    if declared:
+        return declared
+    resource_type = resource.get("resourceType")
+    if resource_type == "Bundle":
+        entries = [e.get("resource") for e in resource.get("entry") or [] if isinstance(e, dict)]
+        if resource.get("type") == "transaction" and any(
+                isinstance(r, dict) and list_code(r) == "submissionset" for r in entries):
+            return [ITI65]
+        if resource.get("type") == "searchset":
+            types = {r.get("resourceType") for r in entries if isinstance(r, dict)} - {"OperationOutcome"}
+            if types == {"DocumentReference"}:
+                return [FIND_DOCUMENT_REFERENCES]
+            if types == {"List"}:
+                return [FIND_LISTS]
+    elif resource_type == "List":
+        return {"submissionset": [SUBMISSION_SET], "folder": [FOLDER]}.get(list_code(resource) or "", [])
+    elif resource_type == "DocumentReference":
+        contents = resource.get("content") or []
+        inline = any(isinstance(c, dict) and isinstance(c.get("attachment"), dict) and "data" in c["attachment"]
+                     for c in contents)
+        return [ITI105 if inline else DOCUMENT_REFERENCE]
+    return []
+
+
+def list_code(resource: dict[str, Any]) -> str | None:
+    if resource.get("resourceType") != "List" or not isinstance(resource.get("code"), dict):
+        return None
+    for coding in resource["code"].get("coding") or []:
+        if isinstance(coding, dict) and coding.get("system") == MHD_LIST_TYPES:
+            return coding.get("code")
+    return None
+
+
+def _package_candidates(options: dict[str, object]) -> list[FhirPackage]:
+    explicit = options.get("fhir_packages")
+    if isinstance(explicit, Sequence) and not isinstance(explicit, str):
+        return [load_package(Path(str(p))) for p in explicit]
+    try:  # packages imported with `profiles import` (every FHIR package: PDSm and PDSM4DMP)
+        from conformance.artefacts import list_packages
+
+        profiles_dir = options.get("profiles_dir")
+        installed = list_packages(Path(str(profiles_dir)) if profiles_dir else None, "fhir")
+        if installed:
+            return [load_package(package.root) for package in installed]
+    except (ImportError, ValueError, OSError):
+        pass
+    env = os.environ.get("DMP_CONFORMANCE_OFFICIAL")
+    beside = Path(__file__).resolve().parents[3] / "shared" / "official"
+    return find_packages([Path(env) if env else None, beside])
+
+
+@lru_cache(maxsize=8)
+def _validator(package_sources: tuple[str, ...], jdv_dir: str | None) -> FhirValidator:
+    packages = [load_package(Path(source)) for source in package_sources]
+    return FhirValidator(packages, load_terminology(Path(jdv_dir) if jdv_dir else None))
+
+
+def default_validator(options: dict[str, object] | None = None, cisis_dir: Path | None = None) -> FhirValidator:
+    """A cached validator over the packages found for ``options`` (see the module docstring)."""
+    packages = _package_candidates(options or {})
+    jdv = cisis_dir / "jeuxDeValeurs" if cisis_dir and (cisis_dir / "jeuxDeValeurs").is_dir() else None
+    return _validator(tuple(p.source for p in packages), str(jdv) if jdv else None)
+
+
+class FhirValidator:
+    """Structure + profiles + rules for FHIR payloads, over a fixed set of packages (reusable, thread-unsafe)."""
+
+    def __init__(self, packages: Sequence[FhirPackage], terminology: Terminology | None = None) -> None:
+        self.packages = list(packages)
+        self.terminology = terminology or load_terminology()
+        self.registry = ProfileRegistry(self.packages, self.terminology)
+        self.checker = ProfileChecker(self.registry)
+        from conformance.fhir import rules as _rules  # noqa: F401  (registers the BENCH-PDSM rules)
+
+    def validate_bytes(self, data: bytes, path: str = "<fhir>", *, profiles: Sequence[str] | None = None,
+                       known: Iterable[dict[str, Any]] = (), closed_world: bool = False) -> ArtefactResult:
+        parsed = parse_fhir(data)
+        result = ArtefactResult(path=path, kind="fhir", findings=list(parsed.findings))
+        result.details["format"] = parsed.format
+        if parsed.resource is None:
+            return result
+        return self.validate_resource(parsed, result, profiles=profiles, known=known, closed_world=closed_world)
+
+    def validate_resource(self, parsed: FhirInput, result: ArtefactResult, *, profiles: Sequence[str] | None = None,
+                          known: Iterable[dict[str, Any]] = (), closed_world: bool = False) -> ArtefactResult:
+        resource = parsed.resource
+        assert resource is not None
+        chosen = list(profiles) if profiles is not None else choose_profiles(resource)
+        result.details.update(resource_type=resource.get("resourceType"), profiles=chosen)
+        if not self.packages:
+            result.findings.append(Finding(
+                rule="PDSM-PACKAGE", severity=Severity.WARNING, source=Source.RULE,
+                message="the PDSm FHIR package is not available: profiles were not checked",
+                hint="import it with `dmp-conformance profiles import ans.fhir.fr.pdsm-package.tgz`"))
+        unknown = [p for p in chosen if self.registry.type_of(p) is None]
+        if unknown:
+            result.findings.append(Finding(
+                rule="PDSM-PROFILE", severity=Severity.INFO, source=Source.RULE, location=resource.get("resourceType"),
+                message=f"profiles not known to the bench, not checked: {', '.join(unknown)}"))
+        run = ValidationRun(resource, known=known, closed_world=closed_world)
+        self.checker.validate(resource, chosen, resource.get("resourceType", "?"), run)
+        model = FhirModel(parsed, resource, chosen, self.terminology, run)
+        result.findings.extend(run.findings)
+        result.findings.extend(rules.run("fhir", model))
+        result.findings[:] = _unique(result.findings)
+        result.details.update(run.stats)
+        return result
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[str, str | None, str]] = set()
+    kept = []
+    for finding in findings:
+        key = (finding.rule, finding.location, finding.message)
+        if key not in seen:
+            seen.add(key)
+            kept.append(finding)
+    return kept
