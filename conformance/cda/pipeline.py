@@ -155,7 +155,8 @@ def _xsd_findings(tree: etree._ElementTree, package: InstalledPackage) -> list[F
         schema = xsd_schema(xsd_path)
     except (etree.XMLSchemaParseError, etree.XMLSyntaxError, OSError, XmlInputError) as exc:
         return [Finding(RULE_XSD_LOAD, Severity.ERROR, Source.XSD, f"cannot load {CDA_XSD}: {exc}",
-                        hint=f"the package at {package.root} looks damaged; import it again")]
+                        hint=f"the schema must load from {package.root} alone (remote schemas are never "
+                             "fetched); if the package is damaged, import it again")]
     if schema.validate(tree):
         return []
     findings = []

@@ -226,3 +226,38 @@ def test_volet_that_cannot_be_built_is_reported(cisis_package: Path, engine_prof
                           stages={"schematron"})
     finding = next(f for f in result.findings if f.rule == RULE_VOLET_UNAVAILABLE)
     assert "BIO-CR-BIO_2023.01" in finding.message
+
+
+def test_xsd_loading_never_reaches_the_network(tmp_path: Path) -> None:
+    import functools
+    import http.server
+    import threading
+
+    requests: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requests.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema' targetNamespace='urn:r'/>")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        package = tmp_path / "pkg"
+        (package / "schematrons").mkdir(parents=True)
+        (package / "infrastructure" / "cda").mkdir(parents=True)
+        (package / "infrastructure" / "cda" / "CDA_extended.xsd").write_text(
+            "<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema' targetNamespace='urn:hl7-org:v3'>"
+            f"<xs:import namespace='urn:r' schemaLocation='http://127.0.0.1:{server.server_address[1]}/r.xsd'/>"
+            "</xs:schema>")
+        result = validate_cda(MINIMAL_CDA, "doc.xml", package, stages={"xsd"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert requests == []
+    assert "BENCH-CDA-XSD-LOAD" in rules_of(result, Severity.ERROR)
