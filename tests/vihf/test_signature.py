@@ -1,0 +1,240 @@
+"""Signing and verifying VIHF tokens made at run time: trust, time, tampering, injection and wrapping."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from lxml import etree
+
+from conformance.pki import TestPki
+from conformance.vihf import AuthMode, ReplayCache, Vihf, VihfPolicy, parse_vihf, verify_vihf
+from conformance.vihf.model import DS_NS, SAML_NS, WSSE_NS
+
+from .conftest import NOW
+
+S = f"{{{SAML_NS}}}"
+SOAP = "http://www.w3.org/2003/05/soap-envelope"
+
+
+def envelope(*assertions: etree._Element) -> etree._Element:
+    """A SOAP 1.2 envelope whose wsse:Security holds ``assertions`` (copied)."""
+    env = etree.Element(f"{{{SOAP}}}Envelope", nsmap={"soap": SOAP})
+    security = etree.SubElement(etree.SubElement(env, f"{{{SOAP}}}Header"), f"{{{WSSE_NS}}}Security",
+                                nsmap={"wsse": WSSE_NS})
+    for assertion in assertions:
+        security.append(copy.deepcopy(assertion))
+    etree.SubElement(env, f"{{{SOAP}}}Body")
+    return env
+
+
+def set_attribute(assertion: etree._Element, name: str, value: str) -> None:
+    holder = assertion.find(f"{S}AttributeStatement/{S}Attribute[@Name='{name}']/{S}AttributeValue")
+    assert holder is not None
+    holder.text = value
+
+
+def rule_ids(data: etree._Element | bytes, policy: VihfPolicy) -> set[str]:
+    return verify_vihf(data, policy).rule_ids
+
+
+@pytest.mark.parametrize("mode", list(AuthMode))
+def test_signed_token_verifies_when_its_ca_is_trusted(mode: AuthMode, make_vihf: Callable[..., Vihf],
+                                                      signed: Callable[..., etree._Element],
+                                                      policy: VihfPolicy) -> None:
+    vihf = make_vihf(mode)
+    token = signed(vihf)
+    for source in (token, etree.tostring(token), etree.tostring(envelope(token))):
+        result = verify_vihf(source, policy)
+        assert result.findings == [] and result.authenticated
+        assert result.vihf == vihf  # read back from the signed data
+
+
+def test_signature_is_placed_after_the_issuer(make_vihf: Callable[..., Vihf],
+                                              signed: Callable[..., etree._Element]) -> None:
+    token = signed(make_vihf())
+    assert token[0].tag == f"{S}Issuer" and token[1].tag == f"{{{DS_NS}}}Signature"
+    reference = token[1].find(f"{{{DS_NS}}}SignedInfo/{{{DS_NS}}}Reference")
+    assert reference is not None and reference.get("URI") == f"#{token.get('ID')}"
+
+
+def test_untrusted_ca_is_refused(make_vihf: Callable[..., Vihf], signed: Callable[..., etree._Element],
+                                 rogue_pki: TestPki) -> None:
+    vihf = make_vihf(signer=rogue_pki.structure)
+    result = verify_vihf(signed(vihf, rogue_pki.structure), VihfPolicy(trust=TestPki.generate().trust, now=NOW))
+    assert result.rule_ids == {"BENCH-VIHF-CERT-UNTRUSTED"} and not result.authenticated
+    # trusting nothing is also refusal: the embedded certificate alone proves nothing
+    assert rule_ids(signed(vihf, rogue_pki.structure), VihfPolicy(now=NOW)) == {"BENCH-VIHF-CERT-UNTRUSTED"}
+
+
+@pytest.mark.parametrize("offset,word", [(dt.timedelta(hours=2), "expired"),
+                                         (-dt.timedelta(minutes=10), "not yet valid")])
+def test_time_window_with_clock_skew(offset: dt.timedelta, word: str, make_vihf: Callable[..., Vihf],
+                                     signed: Callable[..., etree._Element], pki: TestPki) -> None:
+    token = signed(make_vihf())
+    result = verify_vihf(token, VihfPolicy(trust=pki.trust, now=NOW + offset))
+    assert result.rule_ids == {"BENCH-VIHF-TIME-WINDOW"}
+    assert word in result.findings[0].message
+    # inside the skew it passes
+    small = dt.timedelta(minutes=3) if offset < dt.timedelta(0) else dt.timedelta(minutes=62)
+    assert verify_vihf(token, VihfPolicy(trust=pki.trust, now=NOW - small if offset < dt.timedelta(0)
+                                         else NOW + small - dt.timedelta(minutes=3))).findings == []
+
+
+def test_conditions_window_is_used(make_vihf: Callable[..., Vihf], signed: Callable[..., etree._Element],
+                                   pki: TestPki) -> None:
+    vihf = make_vihf(not_before=NOW - dt.timedelta(minutes=1), not_on_or_after=NOW + dt.timedelta(hours=8))
+    token = signed(vihf)
+    assert verify_vihf(token, VihfPolicy(trust=pki.trust, now=NOW + dt.timedelta(hours=7))).findings == []
+    assert rule_ids(token, VihfPolicy(trust=pki.trust, now=NOW + dt.timedelta(hours=9))) == {"BENCH-VIHF-TIME-WINDOW"}
+
+
+def test_altered_signed_attribute_is_a_digest_failure(make_vihf: Callable[..., Vihf],
+                                                      signed: Callable[..., etree._Element],
+                                                      policy: VihfPolicy) -> None:
+    token = signed(make_vihf())
+    set_attribute(token, "urn:oasis:names:tc:xacml:2.0:resource:resource-id",
+                  "277076322082910^^^&1.2.250.1.213.1.4.10&ISO^NH")
+    result = verify_vihf(token, policy)
+    assert result.rule_ids == {"BENCH-VIHF-SIG-DIGEST"} and not result.authenticated
+    assert result.signature is not None and result.signature.value_ok is True
+
+
+def test_altered_signature_value_is_named(make_vihf: Callable[..., Vihf], signed: Callable[..., etree._Element],
+                                          policy: VihfPolicy) -> None:
+    token = signed(make_vihf())
+    value = token.find(f"{{{DS_NS}}}Signature/{{{DS_NS}}}SignatureValue")
+    assert value is not None and value.text
+    value.text = ("A" if value.text[0] != "A" else "B") + value.text[1:]
+    assert rule_ids(token, policy) == {"BENCH-VIHF-SIG-VALUE"}
+
+
+def test_second_assertion_is_refused(make_vihf: Callable[..., Vihf], signed: Callable[..., etree._Element],
+                                     policy: VihfPolicy) -> None:
+    token = signed(make_vihf())
+    forged = signed(make_vihf(subject_id="899999999999"))
+    result = verify_vihf(envelope(token, forged), policy)
+    assert result.rule_ids == {"BENCH-VIHF-ASSERTION-COUNT"} and not result.valid
+
+
+def test_authentication_only_certificate_cannot_sign(make_vihf: Callable[..., Vihf],
+                                                      signed: Callable[..., etree._Element], pki: TestPki,
+                                                      policy: VihfPolicy) -> None:
+    vihf = make_vihf(AuthMode.DIRECTE, signer=pki.ps_authentication)
+    assert rule_ids(signed(vihf, pki.ps_authentication), policy) == {"BENCH-VIHF-CERT-USAGE"}
+
+
+def test_expired_certificate_is_named(make_vihf: Callable[..., Vihf], signed: Callable[..., etree._Element],
+                                      pki: TestPki, policy: VihfPolicy) -> None:
+    old = pki.issue("ORG SIGN EXPIRED", not_before=NOW - dt.timedelta(days=400), not_after=NOW - dt.timedelta(days=1))
+    result = verify_vihf(signed(make_vihf(signer=old), old), policy)
+    assert result.rule_ids == {"BENCH-VIHF-CERT-VALIDITY"}
+    assert "expired" in result.findings[0].message
+
+
+def test_issuer_must_be_the_signer(make_vihf: Callable[..., Vihf], signed: Callable[..., etree._Element],
+                                   pki: TestPki, policy: VihfPolicy) -> None:
+    vihf = make_vihf(signer=pki.ps_signature)  # Issuer = the PS, but the structure signs
+    assert rule_ids(signed(vihf, pki.structure), policy) == {"BENCH-VIHF-ISSUER-SIGNER"}
+
+
+def test_legacy_sha1_is_a_warning_or_an_error(make_vihf: Callable[..., Vihf], signed: Callable[..., etree._Element],
+                                              pki: TestPki) -> None:
+    token = signed(make_vihf(), algorithm="rsa-sha1")
+    allowed = verify_vihf(token, VihfPolicy(trust=pki.trust, now=NOW))
+    assert allowed.rule_ids == {"BENCH-VIHF-SIG-SHA1"} and allowed.valid and allowed.authenticated
+    refused = verify_vihf(token, VihfPolicy(trust=pki.trust, now=NOW, allow_sha1=False))
+    assert refused.rule_ids == {"BENCH-VIHF-SIG-SHA1"} and not refused.valid
+
+
+# --- XML signature wrapping ---------------------------------------------------------------------------------
+
+def _forge(original: etree._Element, new_id: str | None) -> etree._Element:
+    """A copy of the signed assertion with another patient; its ID changed when ``new_id`` is given."""
+    forged = copy.deepcopy(original)
+    if new_id:
+        forged.set("ID", new_id)
+    set_attribute(forged, "urn:oasis:names:tc:xacml:2.0:resource:resource-id",
+                  "277076322082910^^^&1.2.250.1.213.1.4.10&ISO^NH")
+    return forged
+
+
+def wrap_original_inside_forged(original: etree._Element) -> etree._Element:
+    """XSW: forged assertion (new ID) keeps the original Signature; the original hides in its Advice."""
+    forged = _forge(original, "_forged")
+    advice = etree.Element(f"{S}Advice")
+    hidden = copy.deepcopy(original)
+    hidden.remove(hidden.find(f"{{{DS_NS}}}Signature"))
+    advice.append(hidden)
+    forged.find(f"{S}Subject").addnext(advice)
+    return envelope(forged)
+
+
+def same_id_original_in_advice(original: etree._Element) -> etree._Element:
+    """XSW: forged assertion with the original's ID; the untouched signed original nested in its Advice."""
+    forged = _forge(original, None)
+    advice = etree.Element(f"{S}Advice")
+    advice.append(copy.deepcopy(original))
+    forged.find(f"{S}Subject").addnext(advice)
+    return envelope(forged)
+
+
+def same_id_original_in_body(original: etree._Element) -> etree._Element:
+    """XSW: forged assertion (same ID, original signature) in the header; the signed original in the Body."""
+    env = envelope(_forge(original, None))
+    env[1].append(copy.deepcopy(original))
+    return env
+
+
+def signature_moved_to_security(original: etree._Element) -> etree._Element:
+    """The Signature taken out of the assertion and put beside it (detached): nothing signs what is read."""
+    forged = _forge(original, None)
+    signature = forged.find(f"{{{DS_NS}}}Signature")
+    forged.remove(signature)
+    env = envelope(forged)
+    env[0][0].append(signature)
+    return env
+
+
+WRAPPINGS = {
+    "original-inside-forged": (wrap_original_inside_forged, {"BENCH-VIHF-WRAPPING"}),
+    "same-id-in-advice": (same_id_original_in_advice, {"BENCH-VIHF-WRAPPING"}),
+    "same-id-in-body": (same_id_original_in_body, {"BENCH-VIHF-WRAPPING", "BENCH-VIHF-SIG-DIGEST"}),
+    "signature-detached": (signature_moved_to_security, {"BENCH-VIHF-SIG-ABSENT"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRAPPINGS))
+def test_signature_wrapping_is_detected(name: str, make_vihf: Callable[..., Vihf],
+                                        signed: Callable[..., etree._Element], policy: VihfPolicy) -> None:
+    attack, expected = WRAPPINGS[name]
+    original = signed(make_vihf())
+    result = verify_vihf(etree.tostring(attack(original)), policy)
+    assert expected <= result.rule_ids, [(f.rule, f.message) for f in result.findings]
+    assert not result.authenticated and not result.valid
+    # whatever was read, the forged patient is never presented as authenticated
+    assert result.vihf is None or result.signature is None or not result.signature.ok
+
+
+def test_verified_vihf_comes_from_the_signed_data(make_vihf: Callable[..., Vihf],
+                                                  signed: Callable[..., etree._Element], policy: VihfPolicy) -> None:
+    token = signed(make_vihf())
+    result = verify_vihf(token, policy)
+    assert result.signature is not None and result.signature.signed_element is not None
+    assert result.signature.signed_element is not token  # a fresh tree built from the canonical signed bytes
+    assert parse_vihf(result.signature.signed_element) == result.vihf
+
+
+# --- replay -------------------------------------------------------------------------------------------------
+
+def test_replay_cache_refuses_a_second_use_within_the_window(make_vihf: Callable[..., Vihf],
+                                                             policy: VihfPolicy) -> None:
+    cache = ReplayCache()
+    vihf = make_vihf()
+    assert cache.remember(vihf, policy) is True
+    assert cache.remember(vihf, policy) is False
+    later = VihfPolicy(now=NOW + dt.timedelta(hours=2))
+    assert cache.remember(make_vihf(), later) is True and len(cache) == 1  # expired ids are purged
+    assert cache.check_and_remember(vihf.assertion_id, NOW + dt.timedelta(hours=3), NOW + dt.timedelta(hours=2))
