@@ -217,8 +217,8 @@ def _run_schematrons(run: _Run, tree: etree._ElementTree, package: InstalledPack
             outcome = engine.validate(schematron, tree, document_uri=run.result.path or None)
         except Exception as exc:  # an engine defect must not hide the other stages' verdicts
             summaries.append({"schematron": schematron, "status": "engine_error"})
-            run.add([_unavailable(schematron, label, is_volet, package,
-                                  f"could not be run ({type(exc).__name__}: {exc})")])
+            run.add([_unavailable(schematron, label, is_volet, package, "could not be run",
+                                  f"{type(exc).__name__}: {exc}")])
             continue
         summaries.append({"schematron": schematron, "status": outcome.status,
                           "fired_rules": _count(getattr(outcome, "fired_rules", None)),
@@ -226,19 +226,25 @@ def _run_schematrons(run: _Run, tree: etree._ElementTree, package: InstalledPack
                           "ms": round((time.perf_counter() - started) * 1000, 3)})
         if outcome.svrl:
             run.result.evidence[f"svrl:{schematron}"] = outcome.svrl
-        if outcome.status != "ok":
-            run.add([_unavailable(schematron, label, is_volet, package,
-                                  "could not be compiled" if outcome.status == "compile_error" else
-                                  "aborted while running")])
-        run.add(list(outcome.findings()))
+        if outcome.status == "ok":
+            run.add(list(outcome.findings()))
+            continue
+        # one finding that names the volet/profil and what to do, carrying the engine's own diagnosis
+        what = "could not be compiled" if outcome.status == "compile_error" else "aborted while running"
+        error = getattr(outcome, "error", None)
+        finding = _unavailable(schematron, label, is_volet, package, what, error)
+        finding.extra.update({"status": outcome.status, "engine_rule": getattr(outcome, "error_rule", None)})
+        run.add([finding])
 
 
-def _unavailable(schematron: str, label: str, is_volet: bool, package: InstalledPackage, what: str) -> Finding:
+def _unavailable(schematron: str, label: str, is_volet: bool, package: InstalledPackage, what: str,
+                 detail: str | None = None) -> Finding:
+    because = f" — {detail}" if detail else ""
     if is_volet:
         return Finding(
             RULE_VOLET_UNAVAILABLE, Severity.ERROR, Source.SCHEMATRON,
             f"the document is routed to the volet {label} ({schematron}), which {what} in the CI-SIS package "
-            f"{package.version} ({package.sha256[:12]}): its volet rules were not checked",
+            f"{package.version} ({package.sha256[:12]}): its volet rules were not checked{because}",
             location="/hl7:ClinicalDocument/hl7:templateId",
             hint="import a CI-SIS package where this volet is complete (`dmp-conformance profiles import`), "
                  "or check the document's volet templateId and extension",
@@ -246,7 +252,7 @@ def _unavailable(schematron: str, label: str, is_volet: bool, package: Installed
     return Finding(
         RULE_SCHEMATRON_UNAVAILABLE, Severity.ERROR, Source.SCHEMATRON,
         f"the CI-SIS profil {label} ({schematron}) {what} in the package {package.version} "
-        f"({package.sha256[:12]}): its rules were not checked",
+        f"({package.sha256[:12]}): its rules were not checked{because}",
         hint="import the package again or a newer release (`dmp-conformance profiles import`)",
     )
 
