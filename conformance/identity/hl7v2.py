@@ -28,8 +28,10 @@ def escape(text: str) -> str:
     return "".join(_ESCAPES.get(c, c) for c in text)
 
 
-def unescape(text: str, what: str = "HL7 v2 value", offset: int = 0) -> str:
-    """Undo :func:`escape`; any other escape sequence or a lone backslash is an error."""
+def unescape(text: str, what: str = "HL7 v2 value", offset: int = 0, whole: str | None = None) -> str:
+    """Undo :func:`escape`; any other escape sequence or a lone backslash is an error.
+
+    ``text`` starts at ``offset`` in ``whole`` (the complete value), which error messages quote."""
     out: list[str] = []
     index = 0
     while index < len(text):
@@ -41,7 +43,7 @@ def unescape(text: str, what: str = "HL7 v2 value", offset: int = 0) -> str:
         sequence = text[index:index + 3]
         if len(sequence) < 3 or sequence[2] != "\\" or sequence[1] not in _UNESCAPES:
             raise Hl7V2Error(what, f"invalid escape sequence {sequence!r} (expected \\F\\ \\S\\ \\T\\ \\R\\ "
-                             "or \\E\\)", text, offset + index)
+                             "or \\E\\)", whole if whole is not None else text, offset + index)
         code = sequence[1]
         out.append(_UNESCAPES[code])
         index += 3
@@ -87,13 +89,13 @@ class Hd:
         return text.rstrip("&")
 
     @classmethod
-    def parse(cls, text: str, what: str = "HD", offset: int = 0) -> Hd:
+    def parse(cls, text: str, what: str = "HD", offset: int = 0, whole: str | None = None) -> Hd:
         parts = _split(text, "&", what, 3)
-        values = [unescape(p, what, offset + o) for p, o in parts]
+        values = [unescape(p, what, offset + o, whole) for p, o in parts]
         hd = cls(*values)
         if hd.universal_id and hd.universal_id_type != "ISO":
             raise Hl7V2Error(what, f"universal id type must be ISO for an OID, found {hd.universal_id_type!r}",
-                             text, offset)
+                             whole if whole is not None else text, offset)
         return hd
 
 
@@ -102,12 +104,12 @@ def _components(value: str, what: str, limit: int, hd_indexes: frozenset[int]) -
     out: list[str | Hd] = []
     for number, (text, offset) in enumerate(_split(value, "^", what, limit), start=1):
         if number in hd_indexes:
-            out.append(Hd.parse(text, f"{what}.{number}", offset) if text else Hd())
+            out.append(Hd.parse(text, f"{what}.{number}", offset, value) if text else Hd())
             continue
         if "&" in text:
             raise Hl7V2Error(what, f"component {what}.{number} must not contain '&' (escape it as \\T\\)",
                              value, offset + text.index("&"))
-        out.append(unescape(text, what, offset))
+        out.append(unescape(text, what, offset, value))
     return out
 
 

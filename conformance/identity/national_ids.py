@@ -5,7 +5,7 @@
   algorithm is not published reliably, so only the structure is checked. PS idNat = ``0`` + ADELI.
 - FINESS: 9 characters (department 2 digits or 2A/2B, 6 digits, Luhn key on the 8 preceding digits). The key of
   Corsican numbers (2A/2B) is not verified: how the letter enters the Luhn sum is not documented.
-- SIREN (9 digits) and SIRET (14 digits): Luhn; SIRETs of La Poste (SIREN 356000000) use digit sum mod 5 instead.
+- SIREN (9 digits) and SIRET (14 digits): Luhn; SIRETs of La Poste (SIREN 356000000) may use digit sum mod 5 instead.
 - Structure idNat under root ``1.2.250.1.71.4.2.2``: ``1`` + FINESS, ``2`` + SIREN, ``3`` + SIRET, ``4`` + RPPS-rang,
   ``0`` + ADELI-rang (cabinets).
 """
@@ -96,9 +96,10 @@ def siren_valid(value: str) -> bool:
 def siret_valid(value: str) -> bool:
     if not re.fullmatch(r"[0-9]{14}", value):
         return False
-    if value.startswith(LA_POSTE_SIREN):
-        return sum(int(c) for c in value) % 5 == 0  # La Poste's establishments
-    return luhn_valid(value)
+    if luhn_valid(value):
+        return True
+    # La Poste's establishments share one SIREN and cannot all have a Luhn key: their digit sum is a multiple of 5.
+    return value.startswith(LA_POSTE_SIREN) and sum(int(c) for c in value) % 5 == 0
 
 
 def make_siren(body: str) -> str:

@@ -1,0 +1,59 @@
+"""Synthetic identities: consistent traits, valid identifiers, determinism."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from conformance.identity import (
+    INS_NIA_TEST_OID,
+    INS_NIR_OID,
+    INS_NIR_TEST_OID,
+    SyntheticIdentities,
+    finess_key_valid,
+    is_valid_nir,
+    parse_nir,
+    parse_ps_idnat,
+    rpps_key_valid,
+    siret_valid,
+)
+
+
+def test_patients_have_consistent_traits() -> None:
+    ids = SyntheticIdentities(seed=3)
+    for _ in range(200):
+        patient = ids.patient()
+        nir = parse_nir(patient.nir)
+        assert is_valid_nir(patient.nir)
+        assert nir.sex == patient.sex
+        assert nir.year == f"{patient.birth_date.year % 100:02d}"
+        assert nir.month == f"{patient.birth_date.month:02d}"
+        assert nir.birth_place_code == patient.birth_place_code
+        assert patient.ins.oid == INS_NIR_TEST_OID
+        assert patient.birth_given_names and patient.birth_family_name
+
+
+def test_requested_traits_and_oids() -> None:
+    patient = SyntheticIdentities(seed=1).patient(sex="F", birth_date=date(2001, 2, 3), nia=True)
+    assert patient.nir.startswith("20102") and patient.ins.oid == INS_NIA_TEST_OID
+    assert patient.hl7_birth_time == "20010203"
+    assert SyntheticIdentities(seed=1, test_oids=False).patient().ins.oid == INS_NIR_OID
+
+
+def test_professionals_and_structures_have_valid_ids() -> None:
+    ids = SyntheticIdentities(seed=5)
+    for _ in range(50):
+        professional = ids.professional()
+        assert rpps_key_valid(professional.rpps)
+        assert parse_ps_idnat(professional.idnat).rpps == professional.rpps
+        assert professional.specialty_code.startswith("G15_")
+        structure = ids.structure()
+        assert finess_key_valid(structure.finess) and siret_valid(structure.siret)
+        assert structure.idnat == "1" + structure.finess
+
+
+def test_same_seed_same_identities() -> None:
+    first, second = SyntheticIdentities(seed=42), SyntheticIdentities(seed=42)
+    assert [first.patient() for _ in range(5)] == [second.patient() for _ in range(5)]
+    assert first.professional() == second.professional()
+    assert first.structure() == second.structure()
+    assert SyntheticIdentities(seed=43).patient() != SyntheticIdentities(seed=42).patient()
