@@ -11,23 +11,12 @@ from lxml import etree
 
 from conformance.pki import TestPki
 from conformance.vihf import AuthMode, ReplayCache, Vihf, VihfPolicy, parse_vihf, verify_vihf
-from conformance.vihf.model import DS_NS, SAML_NS, WSSE_NS
+from conformance.vihf.model import DS_NS, SAML_NS
 
 from .conftest import NOW
+from .helpers import envelope
 
 S = f"{{{SAML_NS}}}"
-SOAP = "http://www.w3.org/2003/05/soap-envelope"
-
-
-def envelope(*assertions: etree._Element) -> etree._Element:
-    """A SOAP 1.2 envelope whose wsse:Security holds ``assertions`` (copied)."""
-    env = etree.Element(f"{{{SOAP}}}Envelope", nsmap={"soap": SOAP})
-    security = etree.SubElement(etree.SubElement(env, f"{{{SOAP}}}Header"), f"{{{WSSE_NS}}}Security",
-                                nsmap={"wsse": WSSE_NS})
-    for assertion in assertions:
-        security.append(copy.deepcopy(assertion))
-    etree.SubElement(env, f"{{{SOAP}}}Body")
-    return env
 
 
 def set_attribute(assertion: etree._Element, name: str, value: str) -> None:
