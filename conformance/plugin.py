@@ -61,6 +61,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write the signed run directory (report.json/html, junit.xml, evidence, manifest) here")
     group.addoption("--signing-key", default=None,
                     help="Ed25519 private key (PEM) signing the run manifest (default: a key generated per run)")
+    group.addoption("--identity-seed", default="0", help="seed of the synthetic patients and professionals")
     group.addoption("--no-requirement-check", action="store_true", default=False,
                     help="do not stop at collection on unknown requirement IDs (used by `requirements coverage`)")
 
@@ -143,6 +144,7 @@ class RunRecorder:
     artefacts: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # name → (sha256, version)
     embedded: bool = False
     catalogue: Any = None  # conformance.requirements.Catalogue, loaded at collection
+    fingerprint: str | None = None  # of the key that signed the run directory
 
     def record(self, nodeid: str) -> _TestRecord:
         return self.tests.setdefault(nodeid, _TestRecord(nodeid, nodeid.rpartition("::")[2], [], [], []))
@@ -294,14 +296,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     recorder = config.stash.get(_RECORDER, None)
     if recorder is None or not recorder.settings.report_dir or config.option.collectonly:
         return
-    run_dir = Path(recorder.settings.report_dir).resolve()
-    fingerprint = write_run(recorder, run_dir)
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.ensure_newline()
-        reporter.write_sep("-", "dmp-conformance run report")
-        reporter.write_line(f"run directory: {run_dir}")
-        reporter.write_line(f"manifest signed with Ed25519 key {fingerprint}")
+    recorder.fingerprint = write_run(recorder, Path(recorder.settings.report_dir).resolve())
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    recorder = config.stash.get(_RECORDER, None)
+    if recorder is not None and recorder.fingerprint:  # the terminal summary comes after our sessionfinish
+        terminalreporter.write_sep("-", "dmp-conformance run report")
+        terminalreporter.write_line(f"run directory: {Path(str(recorder.settings.report_dir)).resolve()}")
+        terminalreporter.write_line(f"manifest signed with Ed25519 key {recorder.fingerprint}")
 
 
 def write_run(recorder: RunRecorder, run_dir: Path) -> str:
@@ -434,7 +437,15 @@ def free_port() -> int:
 
 
 def reference_dmp_available() -> bool:
-    return importlib.util.find_spec("conformance.server") is not None
+    """The reference DMP and its ``serve`` command are installed."""
+    return all(_module_exists(m) for m in ("conformance.server", "conformance.cli.serve"))
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
 
 
 @contextlib.contextmanager
@@ -481,11 +492,44 @@ def sut_url(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactor
         yield recorder.settings.url.rstrip("/")
         return
     if not reference_dmp_available():
-        pytest.skip("reference DMP not available (conformance.server is not installed); pass --sut-url")
+        pytest.skip("reference DMP not available (conformance.server / the serve command are not installed); "
+                    "pass --sut-url")
     with embedded_dmp(tmp_path_factory.mktemp("reference-dmp") / "dmp.sqlite") as url:
         recorder.embedded = True
         recorder.settings.url = url
         yield url
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Synthetic identities (test INS, RPPS, FINESS that agree with their traits)
+
+
+@pytest.fixture(scope="session")
+def synthetic_identities(pytestconfig: pytest.Config) -> Any:
+    """A seeded :class:`conformance.identity.synthetic.SyntheticIdentities` (``--identity-seed``, default 0)."""
+    if not _module_exists("conformance.identity.synthetic"):
+        pytest.skip("synthetic identities not available (conformance.identity.synthetic)")
+    from conformance.identity.synthetic import SyntheticIdentities
+
+    return SyntheticIdentities(seed=int(pytestconfig.getoption("--identity-seed")))
+
+
+@pytest.fixture
+def synthetic_patient(synthetic_identities: Any) -> Any:
+    """A new patient with a test INS-NIR matching its sex, birth date and birth place."""
+    return synthetic_identities.patient()
+
+
+@pytest.fixture
+def synthetic_professional(synthetic_identities: Any) -> Any:
+    """A new professional (idNat 8 + RPPS with a valid key)."""
+    return synthetic_identities.professional()
+
+
+@pytest.fixture
+def synthetic_structure(synthetic_identities: Any) -> Any:
+    """A new structure (idNat 1 + FINESS with a valid key)."""
+    return synthetic_identities.structure()
 
 
 # --------------------------------------------------------------------------------------------------------------

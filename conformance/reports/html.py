@@ -41,7 +41,7 @@ def transaction_bars(run: Run, width: int = 420) -> list[Bar]:
             counts[test.outcome] += 1
     biggest = max((sum(c.values()) for c in groups.values()), default=1)
     bars = []
-    for index, (transaction, counts) in enumerate(sorted(groups.items())):
+    for index, (transaction, counts) in enumerate(sorted(groups.items(), key=lambda g: (not g[0].startswith("TD"), g[0]))):
         x, segments = 0, []
         for outcome in (Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.SKIPPED):
             if counts[outcome]:

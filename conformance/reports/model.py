@@ -41,6 +41,8 @@ class EvidenceRef:
 
 @dataclass(slots=True)
 class TestResult:
+    __test__ = False  # not a pytest test class, despite its name
+
     nodeid: str
     name: str
     outcome: Outcome
@@ -106,6 +108,11 @@ class Run:
     @property
     def failed_mandatory(self) -> list[RequirementVerdict]:
         return [r for r in self.requirements if r.level == "SHALL" and r.verdict is Verdict.FAIL]
+
+    @property
+    def tested(self) -> int:
+        """How many requirements got a pass or fail verdict (skips and manual ones are not tested)."""
+        return sum(1 for r in self.requirements if r.verdict in (Verdict.PASS, Verdict.FAIL))
 
     @property
     def conformant(self) -> bool:
