@@ -388,6 +388,12 @@ class Store:
             rows = list(latest.values())
         return rows
 
+    def versions(self, lid: str) -> list[DocumentEntry]:
+        """Every metadata version of a document (same lid), newest first."""
+        with self.reading() as s:
+            return list(s.scalars(select(DocumentEntry).where(DocumentEntry.lid == lid)
+                                  .order_by(DocumentEntry.version.desc())))
+
     def associations(self, uuids: Sequence[str], types: Sequence[str] = ()) -> list[Association]:
         """GetAssociations: associations whose source or target is one of ``uuids``."""
         statement = select(Association).where(or_(Association.source.in_(list(uuids)),

@@ -1,0 +1,29 @@
+"""Settings of the reference DMP server."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cryptography import x509
+
+DMP_OID = "1.2.250.1.213.4.1.1.1"  # the DMP device / custodian in HL7 v3 messages
+REPOSITORY_ID = "1.2.250.1.213.4.1.1.1.2"  # repositoryUniqueId of the official examples
+
+
+@dataclass(slots=True)
+class ServerSettings:
+    """How the reference DMP behaves. Secure defaults: strict signatures, no admin API, bounded bodies."""
+
+    db_url: str = "sqlite://"  # in memory: use a file URL to keep data between runs
+    trust: Sequence[x509.Certificate] = ()  # CA certificates accepted for VIHF signatures
+    lenient_signatures: bool = False  # accept unsigned / untrusted VIHF and record a finding instead
+    lenient_mime: bool = True  # accept legacy MTOM captures (LF line endings, no boundary header)
+    admin_enabled: bool = False  # /admin/* seed and reset endpoints
+    validate_requests: bool = True  # run the transport validators on each captured request (after responding)
+    max_body_bytes: int = 64 * 1024 * 1024
+    repository_id: str = REPOSITORY_ID
+    dmp_oid: str = DMP_OID
+    max_query_results: int = 1000  # above: XDSTooManyResults
+    break_glass_codes: frozenset[str] = field(default_factory=lambda: frozenset({"bris_de_glace", "urgence"}))
+    regulation_codes: frozenset[str] = field(default_factory=lambda: frozenset({"centre_15", "regulation"}))
