@@ -449,6 +449,11 @@ class ProfileChecker:
             for profile in type_.get("profile", []):
                 if profile in type_profiles():
                     self._check_type_profile(node, profile, value, location, run)
+                elif not node.children and isinstance(value, dict) and type_.get("code") == "Extension":
+                    # The slice is not expanded in the snapshot: walk the extension's own definition.
+                    definition = self.registry.get(profile)
+                    if definition is not None:
+                        self._walk(definition.root, value, location, run, frame)
         self._check_invariants(node, value, location, run, frame)
         if node.children and isinstance(value, dict):
             self._walk(node, value, location, run, frame)
