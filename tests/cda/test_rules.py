@@ -92,6 +92,8 @@ CASES: dict[str, tuple[Mutation | None, Mutation, str]] = {
     "BENCH-CDA-LEGALAUTH-ID": (None, set_attr(LEGAL_ID, "root", "1.2.250.1.71.4.2.2"), "structure OID"),
     "BENCH-CDA-SEX-NIR": (None, set_attr(PATIENT + "/cda:patient/cda:administrativeGenderCode", "code", "M"),
                           "sex F"),
+    "BENCH-CDA-BIRTH-NIR": (None, set_attr(PATIENT + "/cda:patient/cda:birthTime", "value", "19780715"),
+                            "whose YYMM is 7707"),
     "BENCH-CDA-CONFIDENTIALITY": (None, set_attr("/cda:ClinicalDocument/cda:confidentialityCode", "code", "U"),
                                   "expected one of N/R/V"),
     "BENCH-CDA-DOC-CODE": (None, set_attr("/cda:ClinicalDocument/cda:code", "codeSystem", "2.16.840.1.113883.6.96"),
@@ -160,7 +162,7 @@ def test_legacy_ins_c_is_refused_with_a_clear_message() -> None:
 
 def test_severities_follow_the_official_examples_constraint() -> None:
     warnings = {"BENCH-CDA-RPPS-KEY", "BENCH-CDA-FINESS-KEY", "BENCH-CDA-PS-ID", "BENCH-CDA-SEX-NIR",
-                "BENCH-CDA-RPLC-VERSION"}
+                "BENCH-CDA-BIRTH-NIR", "BENCH-CDA-RPLC-VERSION"}
     for rule in rules.of_kind("cda"):
         expected = (Severity.INFO if rule.id == "BENCH-CDA-INS-TEST-OID"
                     else Severity.WARNING if rule.id in warnings else Severity.ERROR)

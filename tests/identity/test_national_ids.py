@@ -31,10 +31,7 @@ from conformance.identity import (
     siret_valid,
     structure_idnat_from_finess,
 )
-
-
-def numbers(size: int) -> st.SearchStrategy[str]:
-    return st.text(alphabet="0123456789", min_size=size, max_size=size)
+from conformance.identity.strategies import digits, finess_numbers, rpps_numbers
 
 
 def mutate_one_digit(value: str, index: int, delta: int) -> str:
@@ -43,24 +40,24 @@ def mutate_one_digit(value: str, index: int, delta: int) -> str:
     return value[:index] + str((int(value[index]) + delta) % 10) + value[index + 1:]
 
 
-@given(numbers(10))
+@given(digits(10))
 def test_generated_rpps_are_valid(body: str) -> None:
     assert rpps_key_valid(make_rpps(body))
 
 
-@given(numbers(10), st.integers(0, 10), st.integers(1, 9))
+@given(digits(10), st.integers(0, 10), st.integers(1, 9))
 def test_one_digit_mutation_breaks_the_rpps_key(body: str, index: int, delta: int) -> None:
     assert not rpps_key_valid(mutate_one_digit(make_rpps(body), index, delta))
 
 
-@given(numbers(8), st.integers(0, 8), st.integers(1, 9))
+@given(digits(8), st.integers(0, 8), st.integers(1, 9))
 def test_finess_key(body: str, index: int, delta: int) -> None:
     finess = make_finess(body)
     assert finess_key_valid(finess)
     assert not finess_key_valid(mutate_one_digit(finess, index, delta))
 
 
-@given(numbers(8), numbers(4))
+@given(digits(8), digits(4))
 def test_siren_and_siret(siren_body: str, nic: str) -> None:
     siren = make_siren(siren_body)
     assume(not siren.startswith("356000000"))
@@ -101,3 +98,8 @@ def test_idnat() -> None:
 def test_parse_errors(parse: Callable[[str], object], value: str, fragment: str) -> None:
     with pytest.raises(IdentifierError, match=fragment):
         parse(value)
+
+
+@given(rpps_numbers(), finess_numbers())
+def test_strategies_draw_valid_numbers(rpps: str, finess: str) -> None:
+    assert rpps_key_valid(rpps) and finess_key_valid(finess)

@@ -20,23 +20,7 @@ from conformance.identity import (
     nir_key,
     parse_nir,
 )
-
-DEPARTMENTS = st.one_of(
-    st.integers(1, 95).map(lambda d: f"{d:02d}").filter(lambda d: d != "20"),
-    st.sampled_from(["2A", "2B", "99"]),
-)
-
-
-@st.composite
-def nirs(draw: st.DrawFn) -> str:
-    """Valid NIRs over the whole structure: provisional sex digits, special months, Corsica, overseas, abroad."""
-    sex = draw(st.sampled_from("123478"))
-    month = draw(st.one_of(st.integers(1, 12), st.integers(20, 42), st.just(99)))
-    if draw(st.booleans()):
-        place = draw(DEPARTMENTS) + f"{draw(st.integers(1, 999)):03d}"
-    else:
-        place = f"{draw(st.sampled_from(['971', '972', '973', '974', '976', '987']))}{draw(st.integers(1, 99)):02d}"
-    return make_nir(sex, draw(st.integers(0, 99)), month, place, draw(st.integers(1, 999)))
+from conformance.identity.strategies import nirs
 
 
 @pytest.mark.parametrize(("nir", "expected"), [

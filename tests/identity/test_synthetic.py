@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from hypothesis import given
+
 from conformance.identity import (
     INS_NIA_TEST_OID,
     INS_NIR_OID,
@@ -16,6 +18,8 @@ from conformance.identity import (
     rpps_key_valid,
     siret_valid,
 )
+from conformance.identity.strategies import patients, professionals, structures
+from conformance.identity.synthetic import Patient, Professional, Structure
 
 
 def test_patients_have_consistent_traits() -> None:
@@ -57,3 +61,10 @@ def test_same_seed_same_identities() -> None:
     assert first.professional() == second.professional()
     assert first.structure() == second.structure()
     assert SyntheticIdentities(seed=43).patient() != SyntheticIdentities(seed=42).patient()
+
+
+@given(patients(), professionals(), structures())
+def test_strategies_draw_consistent_identities(patient: Patient, professional: Professional,
+                                               structure: Structure) -> None:
+    assert parse_nir(patient.nir).sex == patient.sex
+    assert rpps_key_valid(professional.rpps) and finess_key_valid(structure.finess)

@@ -23,6 +23,7 @@ from conformance.identity import (
     PS_IDNAT_ROOT,
     STRUCTURE_IDNAT_ROOT,
     IdentifierError,
+    Nir,
     finess_key_checkable,
     luhn_valid,
     oid_problem,
@@ -33,6 +34,7 @@ from conformance.identity.checksums import luhn_check_digit
 from conformance.identity.oids import is_uuid
 
 PATIENT_IDS = "hl7:recordTarget/hl7:patientRole/hl7:id"
+PATIENT = "hl7:recordTarget/hl7:patientRole/hl7:patient"
 INS_ROOTS = frozenset(INS_OIDS)
 # Under the INS arc, OIDs that exist but are not one of the four INS: INS-C (rule INS-OID says so) and the NIR
 # used as a social-security number (.13, CSE certificates of the official examples).
@@ -147,19 +149,40 @@ def legal_authenticator_id(document: CdaDocument) -> Iterator[Violation]:
         yield at(document, element, f"legalAuthenticator id {value} uses the structure OID {root}", attribute="root")
 
 
+def _patient_nirs(document: CdaDocument) -> Iterator[tuple[str, Nir]]:
+    """``(root, Nir)`` of the patient's well-formed INS (malformed ones are BENCH-CDA-INS-KEY's business)."""
+    for _, root, value in ids_with_root(document, INS_ROOTS, PATIENT_IDS):
+        try:
+            yield root, parse_nir(value)
+        except IdentifierError:
+            continue
+
+
 @rules.register("BENCH-CDA-SEX-NIR", kind="cda", severity=Severity.WARNING,
                 title="patient administrativeGenderCode agrees with the NIR sex digit",
                 hint="the first digit of the NIR is 1/3/7 for a man and 2/4/8 for a woman: check the sex or the INS")
 def sex_vs_nir(document: CdaDocument) -> Iterator[Violation]:
-    gender = document.first("hl7:recordTarget/hl7:patientRole/hl7:patient/hl7:administrativeGenderCode")
+    gender = document.first(PATIENT + "/hl7:administrativeGenderCode")
     code = gender.get("code") if gender is not None else None
     if code not in ("M", "F"):
         return
-    for _, root, value in ids_with_root(document, INS_ROOTS, PATIENT_IDS):
-        try:
-            nir = parse_nir(value)
-        except IdentifierError:
-            continue  # reported by BENCH-CDA-INS-KEY
+    for root, nir in _patient_nirs(document):
         if nir.sex != code:
-            yield at(document, gender, f"administrativeGenderCode is {code} but the INS {value} ({root}) "
+            yield at(document, gender, f"administrativeGenderCode is {code} but the INS {nir.value} ({root}) "
                      f"starts with {nir.sex_digit}, i.e. sex {nir.sex}", attribute="code")
+
+
+@rules.register("BENCH-CDA-BIRTH-NIR", kind="cda", severity=Severity.WARNING,
+                title="patient birthTime agrees with the NIR birth year and month",
+                hint="the NIR's characters 2–5 are the birth year and month (YYMM): check the birth date or the INS")
+def birth_vs_nir(document: CdaDocument) -> Iterator[Violation]:
+    # The birth place is not compared: the NIR carries Paris/Lyon/Marseille arrondissements and pre-merger
+    # communes, where birthplace/county legitimately holds another INSEE code.
+    birth_time = document.first(PATIENT + "/hl7:birthTime")
+    value = (birth_time.get("value") or "") if birth_time is not None else ""
+    if len(value) < 6 or not value[:6].isdigit():
+        return
+    for root, nir in _patient_nirs(document):
+        if 1 <= int(nir.month) <= 12 and (nir.year, nir.month) != (value[2:4], value[4:6]):
+            yield at(document, birth_time, f"birthTime {value} (YYMM {value[2:6]}) differs from the INS "
+                     f"{nir.value} ({root}), whose YYMM is {nir.year}{nir.month}", attribute="value")
