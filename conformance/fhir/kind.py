@@ -16,7 +16,7 @@ _XML_FHIR = re.compile(rb"""^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<(?:[A-Z
 def detect(data: bytes) -> bool:
     head = data[:8192]
     if looks_like_json(head):
-        return bool(_JSON_RESOURCE.search(head))
+        return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{" and bool(_JSON_RESOURCE.search(head))
     return bool(_XML_FHIR.match(head.lstrip(b"\xef\xbb\xbf")))
 
 

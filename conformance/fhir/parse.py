@@ -159,7 +159,7 @@ def parse_xml_resource(data: bytes) -> FhirInput:
 
 
 def looks_like_json(data: bytes) -> bool:
-    return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
+    return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")
 
 
 def parse_fhir(data: bytes) -> FhirInput:

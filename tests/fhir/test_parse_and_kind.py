@@ -1,0 +1,109 @@
+"""Structure parsing (JSON, XML), bad input, package loading and the "fhir" artefact kind."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from conformance.fhir import FhirPackageError, FhirValidator, load_package, parse_fhir
+from conformance.fhir.builders import iti65_bundle
+from conformance.fhir.kind import detect
+from conformance.fhir.parse import fhirpath_of
+from conformance.validation import ValidationContext, validate_bytes
+
+DOCREF = iti65_bundle(1)["entry"][1]["resource"]
+
+
+def test_structure_error_is_located_with_a_fhirpath() -> None:
+    broken = json.loads(json.dumps(DOCREF))
+    broken["content"][0]["attachment"]["size"] = "big"
+    parsed = parse_fhir(json.dumps(broken).encode())
+    assert parsed.resource is not None
+    assert [f.location for f in parsed.findings] == ["DocumentReference.content[0].attachment.size"]
+    assert "big" in parsed.findings[0].message
+
+
+def test_fhirpath_of_pydantic_locations() -> None:
+    assert fhirpath_of("Bundle", ("entry", 3, "resource", "function-after[x]", "status")) == \
+        "Bundle.entry[3].resource.status"
+
+
+@pytest.mark.parametrize(("payload", "rule"), [
+    (b"{not json", "FHIR-JSON"),
+    (b"[1, 2]", "FHIR-JSON"),
+    (b"\xff\xfe{}", None),
+    (b'{"resourceType": "Nope"}', "FHIR-STRUCTURE"),
+    (b'{"resourceType": 3}', "FHIR-STRUCTURE"),
+    (b'{"resourceType": "List", "contained": [{"resourceType": "FooType"}], "status": "current", "mode": "working"}',
+     "FHIR-STRUCTURE"),
+    (b"<List xmlns='urn:other'/>", "FHIR-XML"),
+    (b'<!DOCTYPE x [<!ENTITY e "boom">]><List xmlns="http://hl7.org/fhir">&e;</List>', None),
+    (b"<List xmlns='http://hl7.org/fhir'><status value='current'/>", None),
+    (b"[" * 100_000 + b"]" * 100_000, "FHIR-JSON"),
+])
+def test_bad_input_gives_findings_not_exceptions(payload: bytes, rule: str | None) -> None:
+    parsed = parse_fhir(payload)
+    assert parsed.resource is None or parsed.findings
+    assert parsed.findings and all(f.is_error for f in parsed.findings)
+    if rule:
+        assert parsed.findings[0].rule == rule
+
+
+def test_xml_and_json_give_the_same_resource() -> None:
+    from fhir.resources.R4B.documentreference import DocumentReference
+
+    xml = DocumentReference.model_validate(DOCREF).model_dump_xml()
+    parsed = parse_fhir(xml)
+    assert parsed.format == "xml" and not parsed.findings
+    assert parsed.resource is not None and parsed.resource["masterIdentifier"] == DOCREF["masterIdentifier"]
+    assert parsed.raw == xml
+
+
+def test_detect() -> None:
+    assert detect(json.dumps(DOCREF).encode())
+    assert detect(b'<?xml version="1.0"?>\n<Bundle xmlns="http://hl7.org/fhir"><type value="transaction"/></Bundle>')
+    assert not detect(b'<ClinicalDocument xmlns="urn:hl7-org:v3"/>')
+    assert not detect(b'{"hello": "world"}')
+
+
+def test_validate_bytes_dispatches_to_fhir(fhir_dir: Path) -> None:
+    context = ValidationContext(options={"fhir_packages": [str(fhir_dir / "ans.fhir.fr.pdsm-package.tgz")]})
+    result = validate_bytes(json.dumps(iti65_bundle(1)).encode(), "bundle.json", context)
+    assert result.kind == "fhir" and result.valid
+
+
+def test_without_package_only_structure_and_rules_run() -> None:
+    result = FhirValidator([]).validate_bytes(json.dumps(DOCREF).encode())
+    assert "PDSM-PACKAGE" in {f.rule for f in result.findings}
+    assert result.valid
+
+
+def test_package_from_folder_and_refusals(tmp_path: Path) -> None:
+    root = tmp_path / "pkg" / "package"
+    root.mkdir(parents=True)
+    (root / "package.json").write_text('{"name": "demo", "version": "1.0"}')
+    (root / "StructureDefinition-x.json").write_text('{"resourceType": "StructureDefinition", "url": "http://x/sd"}')
+    package = load_package(tmp_path / "pkg")
+    assert (package.name, list(package.definitions)) == ("demo", ["http://x/sd"])
+    with pytest.raises(FhirPackageError):
+        load_package(tmp_path / "missing.tgz")
+    corrupt = tmp_path / "corrupt.tgz"
+    corrupt.write_bytes(b"\x1f\x8b garbage")
+    with pytest.raises(FhirPackageError):
+        load_package(corrupt)
+
+
+def test_tar_members_outside_package_are_ignored(tmp_path: Path) -> None:
+    archive = tmp_path / "evil.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, data in (("package/package.json", b'{"name": "evil", "version": "0"}'),
+                           ("package/../../escape.json", b'{"resourceType": "StructureDefinition", "url": "u"}')):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    package = load_package(archive)
+    assert package.name == "evil" and not package.definitions

@@ -1,0 +1,79 @@
+"""Rules not reachable through an ITI-65 bundle: ITI-105 inline data, INS vs NSS identifiers."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+from typing import Any
+
+import pytest
+
+from conformance.fhir import FhirValidator
+from conformance.fhir.builders import iti65_bundle
+
+ITI105 = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/pdsm-simplified-publish"
+
+
+def _iti105() -> dict[str, Any]:
+    document = copy.deepcopy(iti65_bundle(1)["entry"][1]["resource"])
+    content = b"hello world"
+    attachment = document["content"][0]["attachment"]
+    del attachment["url"]
+    attachment.update(data=base64.b64encode(content).decode(), size=len(content),
+                      hash=base64.b64encode(hashlib.sha1(content).digest()).decode())
+    document["meta"]["profile"] = [ITI105]
+    del document["identifier"]  # identifier 0..0 in ITI-105
+    return document
+
+
+def _errors(validator: FhirValidator, resource: dict[str, Any]) -> set[str]:
+    result = validator.validate_bytes(json.dumps(resource).encode())
+    return {f.rule for f in result.findings if f.is_error}
+
+
+def test_iti105_valid(validator: FhirValidator) -> None:
+    assert _errors(validator, _iti105()) == set()
+
+
+@pytest.mark.parametrize("change", ["url", "no-data", "bad-base64"])
+def test_iti105_inline_rule(validator: FhirValidator, change: str) -> None:
+    document = _iti105()
+    attachment = document["content"][0]["attachment"]
+    if change == "url":
+        attachment["url"] = "Binary/1"
+    elif change == "no-data":
+        del attachment["data"]
+    else:
+        attachment["data"] = "@@@"
+    assert "BENCH-PDSM-ITI105" in _errors(validator, document)
+
+
+def test_iti105_size_and_hash_on_inline_data(validator: FhirValidator) -> None:
+    document = _iti105()
+    document["content"][0]["attachment"]["size"] = 250000
+    document["content"][0]["attachment"]["hash"] = "2jmj7l5rSw0yVb/vlWAYkK/YBwk="
+    assert {"BENCH-PDSM-SIZE", "BENCH-PDSM-HASH"} <= _errors(validator, document)
+
+
+def test_nss_identifier_is_not_an_ins(validator: FhirValidator) -> None:
+    document = _iti105()
+    identifier = document["contained"][1]["identifier"][0]
+    identifier.update(system="urn:oid:1.2.250.1.213.1.4.8", value="123456789012345",
+                      type={"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "NH"}]})
+    assert "BENCH-PDSM-INS" not in _errors(validator, document)
+    identifier["type"]["coding"][0]["code"] = "INS-NIR"
+    assert "BENCH-PDSM-INS" in _errors(validator, document)
+
+
+def test_replacement_requires_relates_to(validator: FhirValidator) -> None:
+    bundle = iti65_bundle(1)
+    bundle["entry"].append({"fullUrl": "urn:uuid:6f1c7e2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
+                            "resource": {"resourceType": "Parameters", "parameter": []},
+                            "request": {"method": "PATCH", "url": "DocumentReference/old"}})
+    result = validator.validate_bytes(json.dumps(bundle).encode())
+    assert "constr-bind-relatesTo" in {f.rule for f in result.findings if f.is_error}
+    bundle["entry"][1]["resource"]["relatesTo"] = [{"code": "replaces", "target": {"reference": "DocumentReference/old"}}]
+    result = validator.validate_bytes(json.dumps(bundle).encode())
+    assert "constr-bind-relatesTo" not in {f.rule for f in result.findings if f.is_error}
