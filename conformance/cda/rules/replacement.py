@@ -65,3 +65,16 @@ def replacement_version(document: CdaDocument) -> Iterator[Violation]:
                  "naming the replaced version")
     elif version == 1 and related is not None:
         yield at(document, related, "relatedDocument RPLC on a document whose versionNumber is 1")
+
+
+@rules.register("BENCH-CDA-RPLC-SETID", kind="cda",
+                title="a replacing version (versionNumber > 1 or RPLC) has a setId other than its own id",
+                hint="the setId is shared by every version and was set by the first one: keep the replaced "
+                     "version's setId and give this version a new id")
+def replacement_set_id(document: CdaDocument) -> Iterator[Violation]:
+    set_id_element = document.first("hl7:setId")
+    version = _version(document.first("hl7:versionNumber"))
+    replacing = (version or 0) > 1 or document.first("hl7:relatedDocument[@typeCode='RPLC']") is not None
+    if replacing and set_id_element is not None and _ii(set_id_element) == _ii(document.first("hl7:id")):
+        yield at(document, set_id_element, f"setId {_format(_ii(set_id_element))} equals the id of this "
+                 f"replacing version (versionNumber {version})")
