@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -201,6 +202,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     recorder = recorder_of(config)
     # Test modules are imported by now, so rules they registered are in the registry too.
     catalogue = recorder.catalogue = load_catalogue()
+    for error in catalogue.load_errors:
+        warnings.warn(pytest.PytestWarning(f"rules missing from the requirement catalogue: {error}"), stacklevel=1)
     unknown = {rid: [n for n, ids in marked.items() if rid in ids]
                for rid in catalogue.unknown(i for ids in marked.values() for i in ids)}
     if unknown and not config.getoption("--no-requirement-check"):

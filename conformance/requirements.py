@@ -82,6 +82,8 @@ class Requirement:
 @dataclass(slots=True)
 class Catalogue:
     requirements: dict[str, Requirement] = field(default_factory=dict)
+    # Rule modules that failed to import: their rules are missing from this catalogue.
+    load_errors: list[str] = field(default_factory=list)
 
     def __contains__(self, requirement_id: object) -> bool:
         return requirement_id in self.requirements
@@ -117,7 +119,7 @@ class Catalogue:
                 merged[rule.id] = requirement_of_rule(rule)
             if rule.requirement and rule.requirement in merged:
                 merged[rule.requirement] = _add_rule(merged[rule.requirement], rule.id)
-        return Catalogue(merged)
+        return Catalogue(merged, list(self.load_errors))
 
 
 def _add_rule(requirement: Requirement, rule_id: str) -> Requirement:
@@ -235,8 +237,9 @@ def load_catalogue(directory: Path | None = None, *, with_rules: bool = True) ->
                                      f"(first defined at {previous.origin})")
             catalogue.requirements[requirement.id] = requirement
     if with_rules:
-        load_rule_modules()
+        errors = load_rule_modules()
         catalogue = catalogue.with_rules()
+        catalogue.load_errors = errors
     return catalogue
 
 
@@ -250,21 +253,33 @@ def _import_optional(name: str) -> Any:
         raise
 
 
-def load_rule_modules() -> None:
+def load_rule_modules() -> list[str]:
     """Import the modules that register rules, so the registry is complete before it is read.
 
     The artefact kinds, and the modules named ``rules`` or ``rules_*`` (or inside a ``rules`` package) of the
-    validator packages; packages that do not exist yet are skipped.
+    validator packages; packages that do not exist yet are skipped. A module that fails to import does not stop
+    the others (one broken validator must not hide every verdict): its error is returned.
     """
+    errors: list[str] = []
+
+    def attempt(name: str) -> Any:
+        try:
+            return _import_optional(name)
+        except Exception as exc:  # any import-time failure of someone else's module
+            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+            return None
+
     for package_name in _RULE_PACKAGES:
-        package = _import_optional(package_name)
+        package = attempt(package_name)
         if package is None:
             continue
-        _import_optional(f"{package_name}.kind")
-        for info in pkgutil.walk_packages(getattr(package, "__path__", []), prefix=f"{package_name}."):
+        attempt(f"{package_name}.kind")
+        for info in pkgutil.walk_packages(getattr(package, "__path__", []), prefix=f"{package_name}.",
+                                          onerror=lambda name: errors.append(f"{name}: cannot be imported")):
             parts = info.name.split(".")
             if any(p == "rules" or p.startswith("rules_") for p in parts[2:]):
-                importlib.import_module(info.name)
+                attempt(info.name)
+    return errors
 
 
 @dataclass(slots=True)

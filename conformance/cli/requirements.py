@@ -21,10 +21,13 @@ def register(app: typer.Typer) -> None:
 
 def _catalogue(directory: Path | None) -> Catalogue:
     try:
-        return load_catalogue(directory)
+        catalogue = load_catalogue(directory)
     except CatalogueError as exc:
         typer.echo(f"requirement catalogue error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    for error in catalogue.load_errors:
+        typer.echo(f"warning: rules missing from the catalogue, a rule module failed to import: {error}", err=True)
+    return catalogue
 
 
 def default_test_paths() -> list[Path]:
@@ -95,5 +98,5 @@ def coverage(
             console.print(f"[red]unknown requirement ID {rid}[/red] in {', '.join(nodes)}")
         for error in collector.errors:
             console.print(f"[red]collection error[/red] {error}")
-    if result.unknown or collector.errors or code not in (0, 5):
+    if result.unknown or collector.errors or catalogue.load_errors or code not in (0, 5):
         raise typer.Exit(1)
