@@ -20,6 +20,7 @@ from conformance.vihf.model import (
     HL7_NS,
     SAML_NS,
     WSSE_NS,
+    X509_SUBJECT_NAME,
     XS_NS,
     XSI_NS,
     AttributeName,
@@ -176,7 +177,8 @@ def parse_vihf(source: bytes | etree._Element) -> Vihf:
         vihf_version=_text(get(AttributeName.VIHF_VERSION)),
         ressource_urn=_text(get(AttributeName.RESSOURCE_URN)),
         issuer=(issuer.text or "").strip() if issuer is not None else None,
-        issuer_format=issuer.get("Format") if issuer is not None else None,
+        # the format only means something with an Issuer: keep the model's default when there is none
+        issuer_format=issuer.get("Format") if issuer is not None else X509_SUBJECT_NAME,
         assertion_id=assertion.get("ID") or "",
         issue_instant=parse_instant(assertion.get("IssueInstant")),
         version=assertion.get("Version"),

@@ -6,11 +6,9 @@ their value sets, patient INS, software fields, time window, certificate, wrappi
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterator
 
-from cryptography import x509
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
@@ -24,6 +22,7 @@ from conformance.identity import (
     parse_ps_idnat,
     parse_structure_idnat,
 )
+from conformance.pki.checks import LEGACY_SHA1, is_signature_certificate, validity_problem
 from conformance.vihf.codec import format_instant
 from conformance.vihf.context import VihfCheck, value_sets
 from conformance.vihf.model import (
@@ -38,7 +37,7 @@ from conformance.vihf.model import (
     AttributeName,
     AuthMode,
 )
-from conformance.vihf.signature import LEGACY_SHA1, dn_equal
+from conformance.vihf.signature import dn_equal
 from conformance.xml import xpath_of
 
 _S = f"{{{SAML_NS}}}"
@@ -567,16 +566,6 @@ def certificate_untrusted(check: VihfCheck) -> Iterator[Violation]:
         yield _at(_signature_element(check), check, message=check.signature.trust_problem or "untrusted signer")
 
 
-def _validity_problem(cert: x509.Certificate, when: dt.datetime, what: str) -> str | None:
-    if when < cert.not_valid_before_utc:
-        return f"the signer certificate is not yet valid {what} ({format_instant(when)} < " \
-               f"{format_instant(cert.not_valid_before_utc)})"
-    if when > cert.not_valid_after_utc:
-        return f"the signer certificate expired on {format_instant(cert.not_valid_after_utc)}, before {what} " \
-               f"({format_instant(when)})"
-    return None
-
-
 @_vihf_rule("BENCH-VIHF-CERT-VALIDITY", "The signer certificate is valid at signing time and now",
             hint="renew the certificate; sign with a certificate valid at IssueInstant")
 def certificate_validity(check: VihfCheck) -> Iterator[Violation]:
@@ -591,8 +580,8 @@ def certificate_validity(check: VihfCheck) -> Iterator[Violation]:
         return
     moments = [(check.policy.current_time(), "now")]
     if check.vihf.issue_instant:
-        moments.insert(0, (check.vihf.issue_instant, "the signing time (IssueInstant)"))
-    problems = [p for when, what in moments if (p := _validity_problem(cert, when, what))]
+        moments.insert(0, (check.vihf.issue_instant, "signing time (IssueInstant)"))
+    problems = [p for when, what in moments if (p := validity_problem(cert, when, what))]
     if problems:
         yield _at(_signature_element(check), check, message="; ".join(dict.fromkeys(problems)))
 
@@ -604,11 +593,7 @@ def certificate_usage(check: VihfCheck) -> Iterator[Violation]:
     cert = check.signature.certificate
     if cert is None:
         return
-    try:
-        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        return
-    if not (usage.digital_signature or usage.content_commitment):
+    if not is_signature_certificate(cert):
         yield _at(_signature_element(check), check,
                   message="the signer certificate's keyUsage has neither digitalSignature nor nonRepudiation: it is "
                           "an authentication-only certificate")

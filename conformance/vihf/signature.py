@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature as InvalidIssuerSignature
 from lxml import etree
 from signxml import (
     CanonicalizationMethod,
@@ -31,29 +30,25 @@ from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature, Si
 from signxml.verifier import SignatureConfiguration
 
 from conformance.pki import CertifiedKey
+from conformance.pki.checks import (
+    DIGEST_ALGORITHMS,
+    EXC_C14N,
+    certificate_from_text,
+    lenient_validity,
+    trust_problem,
+)
 from conformance.vihf.codec import build_vihf
 from conformance.vihf.model import DS_NS, SAML_NS, Vihf
 
 __all__ = [
-    "EXC_C14N",
-    "LEGACY_SHA1",
     "SignatureReport",
     "check_signature",
     "dn_equal",
-    "load_certificate",
     "sign_element",
     "sign_vihf",
 ]
 
-EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
-LEGACY_SHA1 = {"http://www.w3.org/2000/09/xmldsig#rsa-sha1", "http://www.w3.org/2000/09/xmldsig#sha1"}
-_DIGESTS = {
-    "http://www.w3.org/2000/09/xmldsig#sha1": "sha1",
-    "http://www.w3.org/2001/04/xmlenc#sha256": "sha256",
-    "http://www.w3.org/2001/04/xmldsig-more#sha384": "sha384",
-    "http://www.w3.org/2001/04/xmlenc#sha512": "sha512",
-}
 _EC_NS = "http://www.w3.org/2001/10/xml-exc-c14n#"
 _DS = f"{{{DS_NS}}}"
 _ID_ATTRIBUTES = ("ID", "Id", "id")
@@ -99,15 +94,6 @@ def sign_vihf(assertion: etree._Element | Vihf, signer: CertifiedKey, *,
     if isinstance(assertion, Vihf):
         assertion = build_vihf(assertion)
     return sign_element(assertion, signer, algorithm=algorithm, after=f"{{{SAML_NS}}}Issuer")
-
-
-def load_certificate(text: str) -> x509.Certificate:
-    """A certificate from ``ds:X509Certificate`` text (base64 with any whitespace). Raises ValueError."""
-    try:
-        der = base64.b64decode("".join(text.split()), validate=True)
-    except binascii.Error as exc:
-        raise ValueError(f"X509Certificate is not valid base64: {exc}") from exc
-    return x509.load_der_x509_certificate(der)
 
 
 # --- distinguished names ----------------------------------------------------------------------------------
@@ -221,7 +207,7 @@ def _check_structure(assertion: etree._Element, signature: etree._Element, repor
 
 def _own_digest(assertion: etree._Element, signature: etree._Element, report: SignatureReport) -> None:
     """Recompute the Reference digest (enveloped + exc-c14n) without needing the certificate."""
-    algorithm = _DIGESTS.get(report.digest_method or "")
+    algorithm = DIGEST_ALGORITHMS.get(report.digest_method or "")
     value = signature.find(f"{_DS}SignedInfo/{_DS}Reference/{_DS}DigestValue")
     if algorithm is None or value is None or report.wrapping_problems:
         return
@@ -242,56 +228,6 @@ def _own_digest(assertion: etree._Element, signature: etree._Element, report: Si
     report.digest_ok = hashlib.new(algorithm, canonical).digest() == expected
 
 
-def _der_items(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
-    """(tag, content start, content end) of the DER items between ``start`` and ``end``."""
-    items = []
-    while start < end:
-        tag, length, start = data[start], data[start + 1], start + 2
-        if length & 0x80:
-            count = length & 0x7F
-            length, start = int.from_bytes(data[start:start + count], "big"), start + count
-        items.append((tag, start, start + length))
-        start += length
-    return items
-
-
-def _lenient_validity(text: str) -> tuple[dt.datetime, dt.datetime] | None:
-    """notBefore/notAfter of a certificate that strict parsers refuse (the official DIRECTE signer's)."""
-    try:
-        der = base64.b64decode("".join(text.split()))
-        _, cert_start, cert_end = _der_items(der, 0, len(der))[0]
-        _, tbs_start, tbs_end = _der_items(der, cert_start, cert_end)[0]
-        fields = _der_items(der, tbs_start, tbs_end)
-        fields = fields[1:] if fields[0][0] == 0xA0 else fields  # explicit version
-        _, validity_start, validity_end = fields[3]
-        times = []
-        for tag, begin, finish in _der_items(der, validity_start, validity_end)[:2]:
-            raw = der[begin:finish].decode("ascii")
-            layout = "%y%m%d%H%M%SZ" if tag == 0x17 else "%Y%m%d%H%M%SZ"
-            times.append(dt.datetime.strptime(raw, layout).replace(tzinfo=dt.UTC))
-        return times[0], times[1]
-    except (ValueError, IndexError, binascii.Error):
-        return None
-
-
-def _check_trust(cert: x509.Certificate, trust: Sequence[x509.Certificate], report: SignatureReport) -> None:
-    if cert in trust:
-        report.trusted = True
-        return
-    for anchor in trust:
-        if anchor.subject != cert.issuer:
-            continue
-        try:
-            cert.verify_directly_issued_by(anchor)
-        except (ValueError, TypeError, InvalidIssuerSignature):
-            continue
-        report.trusted = True
-        return
-    report.trusted = False
-    report.trust_problem = (f"the signer certificate (issuer {cert.issuer.rfc4514_string()}) is not issued by any "
-                            f"of the {len(trust)} trusted CA certificate(s)")
-
-
 def check_signature(assertion: etree._Element, *, trust: Sequence[x509.Certificate],
                     signing_time: dt.datetime | None = None) -> SignatureReport:
     """Establish the facts about the enveloped signature of ``assertion`` (see :class:`SignatureReport`)."""
@@ -307,13 +243,14 @@ def check_signature(assertion: etree._Element, *, trust: Sequence[x509.Certifica
         report.certificate_error = "no ds:KeyInfo/ds:X509Data/ds:X509Certificate in the signature"
         return report
     try:
-        report.certificate = load_certificate(cert_text)
+        report.certificate = certificate_from_text(cert_text)
     except ValueError as exc:
         report.certificate_error = f"the signer certificate cannot be read by a strict DER parser: {exc}"
-        report.certificate_validity = _lenient_validity(cert_text)
+        report.certificate_validity = lenient_validity(cert_text)
         return report
     cert = report.certificate
-    _check_trust(cert, trust, report)
+    report.trust_problem = trust_problem(cert, trust)
+    report.trusted = report.trust_problem is None
     # Certificate validity is judged by the rules; signxml only needs a time inside it to check the cryptography
     when = signing_time or dt.datetime.now(dt.UTC)
     when = min(max(when, cert.not_valid_before_utc), cert.not_valid_after_utc)

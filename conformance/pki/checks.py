@@ -1,0 +1,111 @@
+"""Certificate checks shared by the XML-DSig verifiers (VIHF, XAdES): reading, trust, validity, key usage."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from collections.abc import Sequence
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+
+__all__ = [
+    "DIGEST_ALGORITHMS",
+    "EXC_C14N",
+    "LEGACY_SHA1",
+    "certificate_from_text",
+    "is_signature_certificate",
+    "lenient_validity",
+    "trust_problem",
+    "validity_problem",
+]
+
+EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+# XML-DSig digest URIs → hashlib names
+DIGEST_ALGORITHMS = {
+    "http://www.w3.org/2000/09/xmldsig#sha1": "sha1",
+    "http://www.w3.org/2001/04/xmlenc#sha256": "sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#sha384": "sha384",
+    "http://www.w3.org/2001/04/xmlenc#sha512": "sha512",
+}
+LEGACY_SHA1 = {"http://www.w3.org/2000/09/xmldsig#rsa-sha1", "http://www.w3.org/2000/09/xmldsig#sha1"}
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def certificate_from_text(text: str) -> x509.Certificate:
+    """A certificate from ``ds:X509Certificate`` text (base64, any whitespace). Raises ValueError."""
+    try:
+        der = base64.b64decode("".join(text.split()), validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"X509Certificate is not valid base64: {exc}") from exc
+    return x509.load_der_x509_certificate(der)
+
+
+def _der_items(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
+    """(tag, content start, content end) of the DER items between ``start`` and ``end``."""
+    items = []
+    while start < end:
+        tag, length, start = data[start], data[start + 1], start + 2
+        if length & 0x80:
+            count = length & 0x7F
+            length, start = int.from_bytes(data[start:start + count], "big"), start + count
+        items.append((tag, start, start + length))
+        start += length
+    return items
+
+
+def lenient_validity(text: str) -> tuple[dt.datetime, dt.datetime] | None:
+    """notBefore/notAfter of a certificate strict parsers refuse (e.g. an unsorted SET in its subject)."""
+    try:
+        der = base64.b64decode("".join(text.split()))
+        _, cert_start, cert_end = _der_items(der, 0, len(der))[0]
+        _, tbs_start, tbs_end = _der_items(der, cert_start, cert_end)[0]
+        fields = _der_items(der, tbs_start, tbs_end)
+        fields = fields[1:] if fields[0][0] == 0xA0 else fields  # explicit version
+        _, validity_start, validity_end = fields[3]
+        times = []
+        for tag, begin, finish in _der_items(der, validity_start, validity_end)[:2]:
+            layout = "%y%m%d%H%M%SZ" if tag == 0x17 else "%Y%m%d%H%M%SZ"  # UTCTime or GeneralizedTime
+            times.append(dt.datetime.strptime(der[begin:finish].decode("ascii"), layout).replace(tzinfo=dt.UTC))
+        return times[0], times[1]
+    except (ValueError, IndexError, binascii.Error):
+        return None
+
+
+def trust_problem(cert: x509.Certificate, trust: Sequence[x509.Certificate]) -> str | None:
+    """None when ``cert`` is a trust anchor or directly issued by one; otherwise why not."""
+    if cert in trust:
+        return None
+    for anchor in trust:
+        if anchor.subject != cert.issuer:
+            continue
+        try:
+            cert.verify_directly_issued_by(anchor)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        return None
+    return (f"the signer certificate (issuer {cert.issuer.rfc4514_string()}) is not issued by any of the "
+            f"{len(trust)} trusted CA certificate(s)")
+
+
+def validity_problem(cert: x509.Certificate, when: dt.datetime, what: str) -> str | None:
+    """None when ``cert`` is valid at ``when`` (``what`` names that moment in the message)."""
+    if when < cert.not_valid_before_utc:
+        return (f"the signer certificate is not yet valid at {what} ({_iso(when)}; valid from "
+                f"{_iso(cert.not_valid_before_utc)})")
+    if when > cert.not_valid_after_utc:
+        return f"the signer certificate expired on {_iso(cert.not_valid_after_utc)}, before {what} ({_iso(when)})"
+    return None
+
+
+def is_signature_certificate(cert: x509.Certificate) -> bool:
+    """False for an authentication-only certificate (keyUsage without digitalSignature nor nonRepudiation)."""
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return True
+    return usage.digital_signature or usage.content_commitment
