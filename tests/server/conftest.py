@@ -23,7 +23,7 @@ from conformance.store import AuthorizationStatus, Store
 from conformance.vihf import AuthMode
 
 PATIENT = Ins("248039263001064", "1.2.250.1.213.1.4.10")
-OTHER_PATIENT = Ins("180019238001045", "1.2.250.1.213.1.4.10")
+OTHER_PATIENT = Ins("180019238001097", "1.2.250.1.213.1.4.10")
 STRANGER = "810000000099"  # a professional with no authorization
 
 
