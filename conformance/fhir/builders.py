@@ -113,8 +113,30 @@ def submission_set(seed: str, items: list[str]) -> dict[str, Any]:
     }
 
 
-def iti65_bundle(documents: int = 1, seed: str = "bench", document_size: int = 64) -> dict[str, Any]:
-    """A PDSm ITI-65 transaction bundle with ``documents`` DocumentReference + Binary pairs, valid against PDSm 3.1.1."""
+def folder(seed: str, items: list[str]) -> dict[str, Any]:
+    return {
+        "resourceType": "List",
+        "id": "folder",
+        "meta": {"profile": [PDSM_SD + "pdsm-folder-comprehensive"]},
+        "text": _text("Classeur"),
+        "extension": [{"url": "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-designationType",
+                       "valueCodeableConcept": {"coding": [{"system": "http://loinc.org", "code": "11488-4"}]}}],
+        "identifier": [{"use": "usual", "system": RFC3986, "value": "urn:oid:1.2.250.1.999.4.1"},
+                       {"use": "official", "system": RFC3986, "value": _uuid(seed, "folder")}],
+        "status": "current",
+        "mode": "working",
+        "title": "Suivi",
+        "code": {"coding": [{"system": MHD_LIST_TYPES, "code": "folder", "display": "Folder as a FHIR List"}]},
+        "subject": {"reference": "Patient/patient-1"},
+        "date": "2025-01-15T10:05:00+01:00",
+        "entry": [{"item": {"reference": item}} for item in items],
+    }
+
+
+def iti65_bundle(documents: int = 1, seed: str = "bench", document_size: int = 64,
+                 with_folder: bool = False) -> dict[str, Any]:
+    """A PDSm ITI-65 transaction bundle with ``documents`` DocumentReference + Binary pairs (and a Folder
+    grouping them when ``with_folder``), valid against PDSm 3.1.1."""
     entries: list[dict[str, Any]] = []
     items: list[str] = []
     for index in range(documents):
@@ -127,6 +149,10 @@ def iti65_bundle(documents: int = 1, seed: str = "bench", document_size: int = 6
                         "resource": {"resourceType": "Binary", "id": f"binary-{index}", "contentType": "application/pdf",
                                      "data": base64.b64encode(content).decode("ascii")},
                         "request": {"method": "POST", "url": "Binary"}})
+    if with_folder:
+        entries.append({"fullUrl": _uuid(seed, "folder"), "resource": folder(seed, list(items)),
+                        "request": {"method": "POST", "url": "List"}})
+        items.append(_uuid(seed, "folder"))
     submission = {"fullUrl": _uuid(seed, "submissionset"), "resource": submission_set(seed, items),
                   "request": {"method": "POST", "url": "List"}}
     return {"resourceType": "Bundle", "id": f"iti65-{seed}",

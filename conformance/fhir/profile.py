@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from conformance.fhir import invariants
@@ -200,6 +200,9 @@ class ValidationRun:
         self.stats: dict[str, int] = {"invariants": 0, "invariants_skipped": 0}
         self._conformance: dict[tuple[int, str], bool] = {}
         self._in_progress: set[tuple[int, str]] = set()
+        # Findings of a resource against a profile set, located from its resource type: slice matching,
+        # reference targets and the walk itself all need them, so each resource is validated once.
+        self._validated: dict[tuple[int, tuple[str, ...], int], list[Finding]] = {}
         for resource in known:
             self._index(resource, None)
         if root.get("resourceType") == "Bundle":
@@ -256,7 +259,8 @@ class ProfileChecker:
             for index, entry in enumerate(resource.get("entry") or []):
                 inner = entry.get("resource") if isinstance(entry, dict) else None
                 if isinstance(inner, dict):
-                    self.validate(inner, self._declared_profiles(inner, []), f"{location}.entry[{index}].resource", run)
+                    self.validate_at(inner, self._declared_profiles(inner, []), f"{location}.entry[{index}].resource",
+                                     run)
 
     def conforms(self, resource: dict[str, Any], url: str | None, run: ValidationRun,
                  container: dict[str, Any] | None = None) -> bool:
@@ -271,15 +275,33 @@ class ProfileChecker:
             run._conformance[key] = False
             return False
         run._in_progress.add(key)
-        saved, run.findings = run.findings, []
         try:
-            self.validate(resource, [url] if url else [], resource.get("resourceType", "?"), run, container)
-            result = not any(f.is_error for f in run.findings)
+            result = not any(f.is_error for f in self._validate_once(resource, [url] if url else [], run, container))
         finally:
-            run.findings = saved
             run._in_progress.discard(key)
         run._conformance[key] = result
         return result
+
+    def _validate_once(self, resource: dict[str, Any], profiles: list[str], run: ValidationRun,
+                       container: dict[str, Any] | None = None) -> list[Finding]:
+        key = (id(resource), tuple(dict.fromkeys(profiles)), id(container) if container is not None else 0)
+        cached = run._validated.get(key)
+        if cached is None:
+            saved, run.findings = run.findings, []
+            try:
+                self.validate(resource, list(key[1]), resource.get("resourceType", "?"), run, container)
+            finally:
+                cached, run.findings = run.findings, saved
+            run._validated[key] = cached
+        return cached
+
+    def validate_at(self, resource: dict[str, Any], profiles: list[str], location: str, run: ValidationRun) -> None:
+        """Validate a nested resource (validated once per run) and report its findings at ``location``."""
+        prefix = resource.get("resourceType", "?")
+        for finding in self._validate_once(resource, profiles, run):
+            where = finding.location or prefix
+            relocated = location + where[len(prefix):] if where.startswith(prefix) else where
+            run.findings.append(replace(finding, location=relocated, extra=dict(finding.extra)))
 
     # ------------------------------------------------------------ base rules (no profile needed)
 
@@ -295,16 +317,17 @@ class ProfileChecker:
     def _base_checks(self, resource: dict[str, Any], location: str, run: ValidationRun,
                      frame: ResourceFrame) -> None:
         contained = [c for c in resource.get("contained") or [] if isinstance(c, dict)]
-        self._dom_rules(resource, contained, location, run)
-        self._reference_rules(resource, location, run, frame)
-        self._extension_rules(resource, location, run)
+        found = scan(resource, location)
+        self._dom_rules(resource, contained, found, location, run)
+        self._reference_rules(found, run, frame)
+        self._extension_rules(found, run)
         for index, inner in enumerate(contained):
             self.validate(inner, inner.get("meta", {}).get("profile", []) if isinstance(inner.get("meta"), dict)
                           else [], f"{location}.contained[{index}]", run, container=resource)
         if resource.get("resourceType") == "Bundle":
             self._bundle_rules(resource, location, run)
 
-    def _dom_rules(self, resource: dict[str, Any], contained: list[dict[str, Any]], location: str,
+    def _dom_rules(self, resource: dict[str, Any], contained: list[dict[str, Any]], found: Scan, location: str,
                    run: ValidationRun) -> None:
         for index, inner in enumerate(contained):
             meta = inner.get("meta") if isinstance(inner.get("meta"), dict) else {}
@@ -320,9 +343,10 @@ class ProfileChecker:
                 run.add("dom-5", f"contained[{index}] has meta.security; a contained resource SHALL NOT have "
                         "security labels", location, "put security labels on the container")
         if contained:
-            references = {ref for ref, _, _ in iter_references(resource, location, include_contained=True)}
+            inner_references = [{ref for ref, _ in scan(inner, location).references} for inner in contained]
+            references = {ref for ref, _ in found.references}.union(*inner_references)
             for index, inner in enumerate(contained):
-                own = {ref for ref, _, _ in iter_references(inner, location)}
+                own = inner_references[index]
                 if f"#{inner.get('id')}" not in references and "#" not in own:
                     run.add("dom-3", f"the contained resource {inner.get('resourceType')}/{inner.get('id')} is not "
                             "referenced from elsewhere in the containing resource nor does it refer to it",
@@ -334,11 +358,10 @@ class ProfileChecker:
             run.add("dom-6", "a resource should have a narrative (text.div) for robust management", location,
                     "add a generated narrative", severity=Severity.WARNING)
 
-    def _reference_rules(self, resource: dict[str, Any], location: str, run: ValidationRun,
-                         frame: ResourceFrame) -> None:
+    def _reference_rules(self, found: Scan, run: ValidationRun, frame: ResourceFrame) -> None:
         in_bundle = run.root.get("resourceType") == "Bundle"
         in_transaction = in_bundle and run.root.get("type") in ("transaction", "batch")
-        for reference, _, where in iter_references(resource, location):
+        for reference, where in found.references:
             if not (reference.startswith("#") or _RELATIVE_REF.match(reference) or _URN.match(reference)
                     or (_ABSOLUTE.match(reference) and "?" not in reference)):
                 if "?" in reference and in_transaction:
@@ -358,8 +381,8 @@ class ProfileChecker:
                     "add the target (contained, or as a bundle entry with this fullUrl) or fix the reference",
                     severity=severity)
 
-    def _extension_rules(self, resource: dict[str, Any], location: str, run: ValidationRun) -> None:
-        for extension, where in iter_extensions(resource, location):
+    def _extension_rules(self, found: Scan, run: ValidationRun) -> None:
+        for extension, where in found.extensions:
             if "url" not in extension:
                 continue  # the structure layer reports a missing url
             if bool(extension.get("extension")) == invariants.has_value_key(extension):
@@ -443,7 +466,7 @@ class ProfileChecker:
             self._check_reference_target(node, value, location, run, frame)
         if isinstance(value, dict) and "resourceType" in value:
             profiles = [p for t in node.types for p in t.get("profile", [])]
-            self.validate(value, profiles + self._declared_profiles(value, profiles), location, run)
+            self.validate_at(value, profiles + self._declared_profiles(value, profiles), location, run)
             return
         for type_ in node.types:
             for profile in type_.get("profile", []):
@@ -662,45 +685,39 @@ class ProfileChecker:
 # ---------------------------------------------------------------- JSON walks
 
 
-def _is_resource(key: str, child: Any) -> bool:
-    return key == "resource" and isinstance(child, dict) and "resourceType" in child
+@dataclass(slots=True)
+class Scan:
+    """Literal references and extensions of one resource (nested resources excluded), with their FHIRPaths."""
+
+    references: list[tuple[str, str]] = field(default_factory=list)
+    extensions: list[tuple[dict[str, Any], str]] = field(default_factory=list)
 
 
-def iter_references(value: Any, path: str, include_contained: bool = False
-                    ) -> Iterator[tuple[str, dict[str, Any], str]]:
-    """(reference, Reference dict, FHIRPath) for every literal reference below ``value``; nested resources
-    (Bundle entries, and contained ones unless ``include_contained``) are left to their own checks."""
-    stack: list[tuple[Any, str]] = [(value, path)]
-    while stack:
-        item, where = stack.pop()
-        if not isinstance(item, dict):
-            continue
+def scan(resource: dict[str, Any], path: str) -> Scan:
+    """One pass over ``resource``; contained and Bundle entry resources are left to their own scans."""
+    found = Scan()
+    parts: list[str] = [path]
+
+    def visit(item: dict[str, Any]) -> None:
         reference = item.get("reference")
         if isinstance(reference, str):
-            yield reference, item, where
+            found.references.append((reference, "".join(parts)))
         for key, child in item.items():
-            if _is_resource(key, child) or (key == "contained" and not include_contained):
+            if key == "contained" or (key == "resource" and isinstance(child, dict) and "resourceType" in child):
                 continue
-            if isinstance(child, list):
-                stack.extend((c, f"{where}.{key}[{i}]") for i, c in enumerate(child))
-            elif isinstance(child, dict):
-                stack.append((child, f"{where}.{key}"))
+            is_extension = key in ("extension", "modifierExtension")
+            if isinstance(child, dict):
+                parts.append(f".{key}")
+                visit(child)
+                parts.pop()
+            elif isinstance(child, list):
+                for index, entry in enumerate(child):
+                    if isinstance(entry, dict):
+                        parts.append(f".{key}[{index}]")
+                        if is_extension:
+                            found.extensions.append((entry, "".join(parts)))
+                        visit(entry)
+                        parts.pop()
 
-
-def iter_extensions(value: Any, path: str) -> Iterator[tuple[dict[str, Any], str]]:
-    """Every extension / modifierExtension below ``value`` (nested resources excluded)."""
-    stack: list[tuple[Any, str]] = [(value, path)]
-    while stack:
-        item, where = stack.pop()
-        if not isinstance(item, dict):
-            continue
-        for key, child in item.items():
-            if key == "contained" or _is_resource(key, child):
-                continue
-            children = child if isinstance(child, list) else [child]
-            for index, entry in enumerate(children):
-                here = f"{where}.{key}[{index}]" if isinstance(child, list) else f"{where}.{key}"
-                if key in ("extension", "modifierExtension") and isinstance(entry, dict):
-                    yield entry, here
-                if isinstance(entry, dict):
-                    stack.append((entry, here))
+    visit(resource)
+    return found
