@@ -452,14 +452,15 @@ def _module_exists(name: str) -> bool:
 
 
 @contextlib.contextmanager
-def embedded_dmp(db_path: Path, timeout: float = _SERVER_START_TIMEOUT) -> Iterator[str]:
+def embedded_dmp(db_path: Path, extra_args: Iterable[str] = (),
+                 timeout: float = _SERVER_START_TIMEOUT) -> Iterator[str]:
     """Run ``dmp-conformance serve`` in a subprocess on a free loopback port; yield its base URL once /health is OK."""
     import httpx
 
     port = free_port()
     log_path = db_path.with_suffix(".log")
     command = [sys.executable, "-c", "from conformance.cli import app; app()", "serve", "--host", "127.0.0.1",
-               "--port", str(port), "--db", str(db_path)]
+               "--port", str(port), "--db", f"sqlite:///{db_path}", *extra_args]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -488,7 +489,14 @@ def embedded_dmp(db_path: Path, timeout: float = _SERVER_START_TIMEOUT) -> Itera
 
 
 @pytest.fixture(scope="session")
-def sut_url(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def embedded_dmp_args() -> list[str]:
+    """Extra ``dmp-conformance serve`` options for the embedded reference DMP (suites override it: trust, admin…)."""
+    return []
+
+
+@pytest.fixture(scope="session")
+def sut_url(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory,
+            embedded_dmp_args: list[str]) -> Iterator[str]:
     """Base URL of the SUT: ``--sut-url``, or the embedded reference DMP (temporary SQLite database)."""
     recorder = recorder_of(pytestconfig)
     if recorder.settings.url:
@@ -497,10 +505,16 @@ def sut_url(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactor
     if not reference_dmp_available():
         pytest.skip("reference DMP not available (conformance.server / the serve command are not installed); "
                     "pass --sut-url")
-    with embedded_dmp(tmp_path_factory.mktemp("reference-dmp") / "dmp.sqlite") as url:
+    with embedded_dmp(tmp_path_factory.mktemp("reference-dmp") / "dmp.sqlite", embedded_dmp_args) as url:
         recorder.embedded = True
         recorder.settings.url = url
         yield url
+
+
+@pytest.fixture(scope="session")
+def sut_embedded(pytestconfig: pytest.Config, sut_url: str) -> bool:
+    """True when the SUT is the bench's own reference DMP (its admin API may then seed data)."""
+    return recorder_of(pytestconfig).embedded
 
 
 # --------------------------------------------------------------------------------------------------------------

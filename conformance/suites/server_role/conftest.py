@@ -1,13 +1,95 @@
-"""Fixtures of the server-role suite: a DMP client bound to the SUT."""
+"""Fixtures of the server-role suite: the bench plays an LPS (signed VIHF, XDS builders) against the DMP under test.
+
+On the embedded reference DMP the suite trusts its own run-time test PKI and seeds its patient through the admin
+API; an external DMP must be given those by its operator (tests needing them skip with the reason).
+"""
 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
+from itertools import count
+from typing import Any
 
+import httpx
 import pytest
+
+from conformance.plugin import Evidence
+
+
+def _require(module: str, what: str) -> None:
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        found = False
+    if not found:
+        pytest.skip(f"{what} not available ({module} is not installed yet)")
 
 
 @pytest.fixture(scope="session")
-def dmp_client_available() -> None:
-    if importlib.util.find_spec("conformance.client") is None:
-        pytest.skip("reference DMP client not available (conformance.client is not installed yet)")
+def suite_pki() -> Any:
+    """A test PKI generated at run time (never a key in the repository): CA, professional signature key…"""
+    _require("conformance.pki", "test PKI")
+    from conformance.pki import TestPki
+
+    return TestPki.generate("server-role-suite")
+
+
+@pytest.fixture(scope="session")
+def embedded_dmp_args(suite_pki: Any, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The embedded reference DMP trusts the suite's CA for VIHF signatures and opens its admin API."""
+    ca = tmp_path_factory.mktemp("suite-trust") / "ca.pem"
+    ca.write_bytes(suite_pki.ca.cert_pem)
+    return ["--trust", str(ca), "--admin", "--log-level", "warning"]
+
+
+@pytest.fixture(scope="session")
+def dmp_patient(sut_url: str, sut_embedded: bool, synthetic_identities: Any, suite_pki: Any) -> Any:
+    """The INS of a patient whose DMP exists and authorizes the suite's test professional (médecin traitant)."""
+    if not sut_embedded:
+        pytest.skip("an external DMP needs a patient whose DMP authorizes the bench's test professional; "
+                    "automatic seeding works only on the embedded reference DMP")
+    professional = suite_pki.PS_ID_NAT
+    patient = synthetic_identities.patient()
+    with httpx.Client(base_url=sut_url, timeout=10.0) as admin:
+        admin.post("/admin/professionals", json={
+            "id_nat": professional, "family_name": "LIBRE", "given_name": "MAX", "role_code": "10",
+            "specialty_code": "G15_10/SM26", "specialty_label": "Médecin - Qualifié en Médecine Générale (SM)",
+        }).raise_for_status()
+        admin.post("/admin/patients", json={
+            "ins": patient.ins.value, "ins_oid": patient.ins.oid, "family_name": patient.birth_family_name,
+            "given_name": patient.first_given_name, "birth_date": patient.birth_date.strftime("%Y%m%d"),
+            "gender": patient.sex, "authorizations": [{"professional": professional, "attending": True}],
+        }).raise_for_status()
+    return patient.ins
+
+
+def _http_text(start_line: str, headers: httpx.Headers, body: bytes) -> str:
+    lines = [start_line, *(f"{k}: {v}" for k, v in headers.items()), "", body.decode("utf-8", errors="replace")]
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def dmp_client(sut_url: str, suite_pki: Any, evidence: Evidence) -> Iterator[Any]:
+    """A DMP client signing a DIRECTE VIHF as the suite's professional; every exchange becomes evidence."""
+    _require("conformance.client", "reference DMP client")
+    from conformance.client import DmpClient, signed_vihf_factory
+    from conformance.vihf import AuthMode
+
+    factory = signed_vihf_factory(suite_pki.ps_signature, mode=AuthMode.DIRECTE, subject_id=suite_pki.PS_ID_NAT,
+                                  structure_id=suite_pki.STRUCTURE_ID)
+    numbers = count(1)
+
+    def on_request(request: httpx.Request) -> None:
+        request.read()
+        evidence.attach(f"{next(numbers):02d}-request.http",
+                        _http_text(f"{request.method} {request.url}", request.headers, request.content), "text/plain")
+
+    def on_response(response: httpx.Response) -> None:
+        response.read()
+        evidence.attach(f"{next(numbers):02d}-response.http",
+                        _http_text(f"HTTP {response.status_code}", response.headers, response.content), "text/plain")
+
+    with DmpClient(sut_url, factory) as client:
+        client.http.event_hooks = {"request": [on_request], "response": [on_response]}
+        yield client

@@ -1,0 +1,32 @@
+"""The main job end to end: `dmp-conformance run` against the embedded reference DMP (a real server subprocess)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conformance.cli import app
+from conformance.plugin import reference_dmp_available
+from conformance.reports import verify_run
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not reference_dmp_available(), reason="reference DMP not available")
+def test_run_server_role_suite_against_the_embedded_dmp(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["sut"]["embedded"] and report["sut"]["role"] == "server"
+    outcomes = {t["name"]: t["outcome"] for t in report["tests"]}
+    assert set(outcomes.values()) == {"passed"}, outcomes
+    verdicts = {r["id"]: r["verdict"] for r in report["requirements"]}
+    for rid in ("BENCH-DMP-AVAILABLE", "BENCH-DMP-TD0.2", "BENCH-DMP-TD2.1", "BENCH-DMP-TD3.1", "BENCH-DMP-TD3.2"):
+        assert verdicts[rid] == "pass", rid
+    feed = next(t for t in report["tests"] if t["name"] == "test_td21_feed_is_accepted")
+    request = out / feed["evidence"][0]["path"]
+    assert b"ProvideAndRegisterDocumentSet-b" in request.read_bytes()  # the raw exchange is kept as evidence
+    assert verify_run(out).ok
