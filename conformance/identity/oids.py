@@ -87,7 +87,7 @@ KNOWN_OIDS: dict[str, str] = {
     "1.2.250.1.213.4.1": "DMP host (patient-produced documents)",
     "1.2.250.1.213.4.1.1.1": "DMP device",
     "1.2.250.1.213.4.1.1.1.2": "DMP repositoryUniqueId",
-    "1.2.250.1.213.1.1.4.5": "authorSpecialty code system (TRE_G15/R38 combined)",
+    "1.2.250.1.213.1.1.4.5": "authorSpecialty code system of the examples (profession/specialty, JDV_J01)",
     "1.2.250.1.213.1.1.4.12": "ANS document type codes (SYNTH, CERT_DECL, REMB…)",
     "1.2.250.1.213.1.1.4.13": "TRE_A07 StatutVisibiliteDocument",
     "2.16.840.1.113883.6.1": "LOINC",

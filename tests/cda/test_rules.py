@@ -158,6 +158,11 @@ def test_ins_key_reports_a_malformed_nir() -> None:
     assert "sex digit" in finding.message
 
 
+def test_ins_with_null_flavor_has_no_key_to_check() -> None:
+    no_ins = chain(set_attr(INS, "extension", None), set_attr(INS, "nullFlavor", "UNK"))
+    assert findings_of("BENCH-CDA-INS-KEY", document(no_ins)) == []
+
+
 def test_legacy_ins_c_is_refused_with_a_clear_message() -> None:
     (finding,) = findings_of("BENCH-CDA-INS-OID", document(set_attr(INS, "root", "1.2.250.1.213.1.4.2")))
     assert "legacy INS-C" in finding.message and "INSi" in (finding.hint or "")

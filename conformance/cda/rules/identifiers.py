@@ -25,13 +25,13 @@ from conformance.identity import (
     IdentifierError,
     Nir,
     finess_key_checkable,
+    is_uuid,
+    luhn_check_digit,
     luhn_valid,
     oid_problem,
     parse_nir,
     parse_ps_idnat,
 )
-from conformance.identity.checksums import luhn_check_digit
-from conformance.identity.oids import is_uuid
 
 PATIENT_IDS = "hl7:recordTarget/hl7:patientRole/hl7:id"
 PATIENT = "hl7:recordTarget/hl7:patientRole/hl7:patient"
@@ -47,6 +47,8 @@ KNOWN_INS_ARC = frozenset(oid for oid in KNOWN_OIDS if oid.startswith(INS_ARC))
 def ins_key(document: CdaDocument) -> Iterator[Violation]:
     # Every identifier qualified by an INS OID (patient, patient as author or legal authenticator).
     for element, root, value in ids_with_root(document, INS_ROOTS):
+        if element.get("nullFlavor") is not None:
+            continue  # no INS available: the INS-traits rules of StrucMin apply, not the key
         label = INS_OIDS[root].label
         try:
             nir = parse_nir(value)
