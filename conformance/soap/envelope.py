@@ -1,7 +1,8 @@
 """SOAP 1.2 (and 1.1) envelopes with WS-Addressing headers and faults: parse and build.
 
 Parsing never raises anything but :class:`~conformance.soap.errors.SoapError`; irregularities that do not
-stop reading (a SOAP 1.1 envelope, an unresolved ``xop:Include``…) are kept in :attr:`SoapMessage.findings`.
+stop reading (an unresolved ``xop:Include``, a legacy MTOM capture…) are kept in :attr:`SoapMessage.findings`;
+a SOAP 1.1 envelope is accepted (``version``) and judged by the ``soap`` rules.
 The ``wsse:Security`` header is handed over raw (:attr:`SoapMessage.security`) to the VIHF layer.
 """
 
@@ -18,7 +19,7 @@ from urllib.parse import unquote
 from lxml import etree
 
 from conformance.findings import Finding, Severity, Source
-from conformance.soap.errors import SoapError, warning
+from conformance.soap.errors import SoapError
 from conformance.xml import NAMESPACES, XmlInputError, parse_xml, xpath_of
 
 SOAP12 = NAMESPACES["soap12"]
@@ -150,12 +151,6 @@ def message_from_tree(tree: etree._ElementTree, attachments: dict[str, Attachmen
                         f"({{{SOAP12}}}Envelope)", location=xpath_of(root), line=root.sourceline,
                         hint="send the message inside a SOAP 1.2 envelope")
     version = SoapVersion.SOAP12 if qname.namespace == SOAP12 else SoapVersion.SOAP11
-    findings: list[Finding] = []
-    if version is SoapVersion.SOAP11:
-        findings.append(warning("BENCH-SOAP-VERSION",
-                                "SOAP 1.1 envelope: the DMP WSDL binds every service with SOAP 1.2",
-                                location=xpath_of(root), line=root.sourceline,
-                                hint=f"use the envelope namespace {SOAP12}"))
     ns = version.namespace
     header = root.find(f"{{{ns}}}Header")
     body = root.find(f"{{{ns}}}Body")
@@ -163,8 +158,7 @@ def message_from_tree(tree: etree._ElementTree, attachments: dict[str, Attachmen
         raise SoapError("BENCH-SOAP-BODY", "the envelope has no Body element", location=xpath_of(root),
                         line=root.sourceline, hint="a SOAP envelope must contain exactly one Body")
     headers = [h for h in header if isinstance(h.tag, str)] if header is not None else []
-    message = SoapMessage(version=version, headers=headers, tree=tree, attachments=attachments or {},
-                          findings=findings)
+    message = SoapMessage(version=version, headers=headers, tree=tree, attachments=attachments or {})
 
     def wsa(local: str) -> etree._Element | None:
         return message.header(WSA, local)

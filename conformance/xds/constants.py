@@ -95,6 +95,9 @@ class Status:
 
 
 DMP_STATUSES: Final = frozenset({Status.APPROVED, Status.DEPRECATED, Status.ARCHIVED, Status.DELETED})
+# ITI-57 UpdateAvailabilityStatus transitions between JDV_J52 statuses (docs/xds-metadata.md §8).
+STATUS_TRANSITIONS: Final = frozenset({(Status.APPROVED, Status.ARCHIVED), (Status.ARCHIVED, Status.APPROVED),
+                                       (Status.APPROVED, Status.DELETED), (Status.ARCHIVED, Status.DELETED)})
 
 
 class ResponseStatus:

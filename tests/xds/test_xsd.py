@@ -1,0 +1,58 @@
+"""The builders' messages validate against the official annex XSD; broken bodies do not."""
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from conformance.soap import parse_message
+from conformance.xds import (
+    AdhocQueryResponse,
+    RegistryResponse,
+    RetrievedDocument,
+    RetrieveDocumentSetResponse,
+    builders,
+)
+from conformance.xds.queries import find_documents
+from conformance.xds.xsd import XsdUnavailable, xsd_findings
+
+from .samples import PATIENT_ID, sample_submission
+from .test_rules import registry_response_objects
+
+
+def _outgoing() -> dict[str, builders.OutgoingMessage]:
+    sset = sample_submission().metadata.submission_set
+    assert sset is not None
+    return {
+        "TD2.1": builders.td21_request(sample_submission()),
+        "TD3.1": builders.td31_request(find_documents(PATIENT_ID)),
+        "TD3.2": builders.td32_request(["1.2.3"]),
+        "TD3.3c": builders.td33_status_request(sset, "urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301"),
+        "TD2.1 response": builders.registry_response(RegistryResponse.failure("XDSUnknownPatientId", "inconnu")),
+        "TD3.1 response": builders.query_response(AdhocQueryResponse(objects=registry_response_objects(),
+                                                                     total_result_count=2, start_index=0)),
+        "TD3.2 response": builders.retrieve_response(RetrieveDocumentSetResponse(
+            RegistryResponse(), [RetrievedDocument("1.2.250.1.213.4.1.1.1.2", "1.2.3", "text/xml", b"<x/>")])),
+    }
+
+
+@pytest.mark.parametrize("name", list(_outgoing()))
+def test_builder_messages_are_schema_valid(dmp_lps_package: Path, name: str):
+    body, content_type = _outgoing()[name].to_http()
+    message = parse_message(body, content_type)
+    assert message.body is not None
+    assert xsd_findings(message.body, dmp_lps_package) == []
+
+
+def test_schema_errors_are_located(dmp_lps_package: Path):
+    body, content_type = _outgoing()["TD3.1"].to_http()
+    message = parse_message(body, content_type)
+    assert message.body is not None
+    etree.SubElement(message.body, "{urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0}Bogus")
+    [finding] = xsd_findings(message.body, dmp_lps_package)
+    assert finding.rule == "XSD" and "Bogus" in finding.message
+
+
+def test_missing_package_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(XsdUnavailable):
+        xsd_findings(etree.Element("x"), tmp_path)
