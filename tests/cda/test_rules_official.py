@@ -112,3 +112,9 @@ def test_mutants_the_official_pipeline_lets_through(mutants: list[dict[str, Any]
               f"({len(by_summary)} with no XSD error and no error-level assert); our rules catch "
               f"{len(through) - len(missed)}: "
               + ", ".join(f"{k} {'+'.join(v)}" for k, v in sorted(caught.items()) if v))
+
+
+def test_no_rule_crashes_on_any_mutant(mutants: list[dict[str, Any]], golden_dir: Path, cisis_package: Path) -> None:
+    crashed = {m["id"]: f.message for m in mutants for f in run_rules(golden_dir / m["file"], cisis_package)
+               if "could not be evaluated" in f.message}
+    assert crashed == {}
