@@ -120,19 +120,22 @@ CASES: dict[str, tuple[Mutation | None, Mutation, str]] = {
 }
 
 
+RULE_PARAMS = [pytest.param(rule_id, marks=pytest.mark.requirement(rule_id)) for rule_id in sorted(CASES)]
+
+
 def test_every_rule_has_a_case_and_a_title() -> None:
     assert set(CASES) == set(CDA_RULE_IDS)
     for rule in rules.of_kind("cda"):
         assert rule.title and rule.hint, rule.id
 
 
-@pytest.mark.parametrize("rule_id", sorted(CASES))
+@pytest.mark.parametrize("rule_id", RULE_PARAMS)
 def test_rule_passes_on_the_valid_fixture(rule_id: str) -> None:
     setup, _, _ = CASES[rule_id]
     assert findings_of(rule_id, document(setup)) == []
 
 
-@pytest.mark.parametrize("rule_id", sorted(CASES))
+@pytest.mark.parametrize("rule_id", RULE_PARAMS)
 def test_rule_fails_on_the_mutated_fixture(rule_id: str) -> None:
     _, mutation, fragment = CASES[rule_id]
     found = findings_of(rule_id, document(mutation))
@@ -145,6 +148,7 @@ def test_rule_fails_on_the_mutated_fixture(rule_id: str) -> None:
     assert finding.location in finding.message
 
 
+@pytest.mark.requirement("BENCH-CDA-INS-KEY")
 def test_ins_key_message_says_expected_and_found() -> None:
     doc = document(set_attr(INS, "extension", "221042545611404"))
     (finding,) = findings_of("BENCH-CDA-INS-KEY", doc)
@@ -153,16 +157,19 @@ def test_ins_key_message_says_expected_and_found() -> None:
     assert finding.location == "/cda:ClinicalDocument/cda:recordTarget/cda:patientRole/cda:id[1]/@extension"
 
 
+@pytest.mark.requirement("BENCH-CDA-INS-KEY")
 def test_ins_key_reports_a_malformed_nir() -> None:
     (finding,) = findings_of("BENCH-CDA-INS-KEY", document(set_attr(INS, "extension", "577076322082910")))
     assert "sex digit" in finding.message
 
 
+@pytest.mark.requirement("BENCH-CDA-INS-KEY")
 def test_ins_with_null_flavor_has_no_key_to_check() -> None:
     no_ins = chain(set_attr(INS, "extension", None), set_attr(INS, "nullFlavor", "UNK"))
     assert findings_of("BENCH-CDA-INS-KEY", document(no_ins)) == []
 
 
+@pytest.mark.requirement("BENCH-CDA-INS-OID")
 def test_legacy_ins_c_is_refused_with_a_clear_message() -> None:
     (finding,) = findings_of("BENCH-CDA-INS-OID", document(set_attr(INS, "root", "1.2.250.1.213.1.4.2")))
     assert "legacy INS-C" in finding.message and "INSi" in (finding.hint or "")
@@ -177,6 +184,7 @@ def test_severities_follow_the_official_examples_constraint() -> None:
         assert rule.severity is expected, rule.id
 
 
+@pytest.mark.requirement("BENCH-CDA-OID-SYNTAX")
 def test_body_identifier_with_bad_root_is_only_a_warning() -> None:
     def body_id(root: etree._Element) -> None:
         one(root, BODY_TEXT).getparent().insert(0, etree.fromstring(
@@ -185,12 +193,14 @@ def test_body_identifier_with_bad_root_is_only_a_warning() -> None:
     assert finding.severity is Severity.WARNING
 
 
+@pytest.mark.requirement("BENCH-CDA-RPPS-KEY")
 def test_repeated_wrong_rpps_is_reported_once() -> None:
     wrong = chain(set_attr(AUTHOR_ID, "extension", "801234567898"), set_attr(LEGAL_ID, "extension", "801234567898"))
     (finding,) = findings_of("BENCH-CDA-RPPS-KEY", document(wrong))
     assert "1 other occurrence" in finding.message
 
 
+@pytest.mark.requirement("BENCH-CDA-NONXML-CONTENT")
 @pytest.mark.parametrize(("mutation", "fragment"), [
     (set_text(BODY_TEXT, "not base64!"), "does not decode"),
     (set_text(BODY_TEXT, "aGVsbG8="), "expected b'%PDF'"),
@@ -200,6 +210,7 @@ def test_nonxml_content_decoding(mutation: Mutation, fragment: str) -> None:
     assert fragment in finding.message
 
 
+@pytest.mark.requirement("BENCH-CDA-RPLC-PARENT")
 def test_rplc_parent_setid_and_version() -> None:
     wrong = chain(AS_REPLACEMENT, set_attr(PARENT + "/cda:setId", "root", "1.2.250.1.999.7"),
                   set_attr(PARENT + "/cda:versionNumber", "value", "2"))
@@ -208,6 +219,7 @@ def test_rplc_parent_setid_and_version() -> None:
     assert any("versionNumber 2 is not lower" in m for m in messages)
 
 
+@pytest.mark.requirement("BENCH-CDA-DOC-CODE")
 def test_document_code_against_the_package_value_set(cisis_package: Path) -> None:
     assert findings_of("BENCH-CDA-DOC-CODE", document(package_dir=cisis_package)) == []
     wrong = set_attr("/cda:ClinicalDocument/cda:code", "code", "11503-0")
@@ -215,6 +227,7 @@ def test_document_code_against_the_package_value_set(cisis_package: Path) -> Non
     assert "not in JDV_J07" in finding.message
 
 
+@pytest.mark.requirement("BENCH-CDA-DOC-CODE")
 def test_document_code_without_package_only_checks_the_code_system(tmp_path: Path) -> None:
     wrong = set_attr("/cda:ClinicalDocument/cda:code", "code", "11503-0")
     assert findings_of("BENCH-CDA-DOC-CODE", document(wrong)) == []

@@ -53,6 +53,7 @@ def test_no_error_on_official_examples_except_the_ins_key(example_errors: dict[s
     assert flagged == WRONG_INS_KEY_EXAMPLES
 
 
+@pytest.mark.requirement("BENCH-CDA-INS-KEY")
 def test_ins_key_agrees_with_the_golden_recomputed_keys(golden_dir: Path,
                                                        example_errors: dict[str, list[Finding]]) -> None:
     """Our key check and the golden recomputation flag the same recordTarget INS values."""
@@ -76,6 +77,7 @@ def _new_errors(mutant: dict[str, Any], golden_dir: Path, package: Path) -> Coun
     return error_keys(run_rules(golden_dir / mutant["file"], package)) - error_keys(run_rules(source, package))
 
 
+@pytest.mark.requirement("BENCH-CDA-INS-KEY")
 def test_every_ins_key_mutant_is_caught(mutants: list[dict[str, Any]], golden_dir: Path, cisis_package: Path) -> None:
     ins_mutants = [m for m in mutants if m["expected_bench_rule"] == "INS key"]
     assert ins_mutants

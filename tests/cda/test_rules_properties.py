@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from lxml import etree
@@ -60,6 +61,7 @@ def test_synthetic_documents_pass_every_rule(patient: Patient, professional: Pro
     assert findings == []
 
 
+@pytest.mark.requirement("BENCH-CDA-INS-KEY")
 @given(patients(), professionals(), structures(), st.integers(1, 96))
 def test_a_wrong_ins_key_is_always_an_error(patient: Patient, professional: Professional, structure: Structure,
                                             delta: int) -> None:
