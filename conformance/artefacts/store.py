@@ -14,7 +14,6 @@ import re
 import shutil
 import stat
 import tempfile
-import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -121,30 +120,34 @@ def import_package(source: str | Path | None = None, profiles_dir: Path | None =
         entry = base / "packages" / detected.kind / f"{_slug(detected.version)}-{sha256[:12]}"
         if (entry / MANIFEST).is_file():
             return _load(entry)
-        if entry.exists():  # leftover of an interrupted import
-            shutil.rmtree(entry)
-        entry.mkdir(parents=True)
-        content = entry / "content"
+        # build the whole entry in the staging folder, then publish it with one atomic rename: a
+        # concurrent or interrupted import never leaves a half-filled entry behind
+        building = staging / "entry"
+        building.mkdir()
         # keep the npm ``package/`` wrapper of FHIR packages so the cached tree mirrors the .tgz
         package_top = detected.root.parent if detected.kind == "fhir" else detected.root
         if from_folder:
-            copy_tree(package_top, content)
+            copy_tree(package_top, building / "content")
         else:
-            shutil.move(str(package_top), str(content))
-        _make_read_only(content)
-        root = content / "package" if detected.kind == "fhir" else content
-        installed = InstalledPackage(
-            kind=detected.kind, name=detected.name, version=detected.version, sha256=sha256, root=root,
-            source=source_text if not from_folder else str(Path(source_text).expanduser().resolve()),
-            imported_at=datetime.now(UTC).isoformat(timespec="seconds"), entry=entry, files=files,
-            size_bytes=size,
-        )
-        manifest = {k: v for k, v in installed.to_dict().items() if k not in ("root", "entry")}
-        manifest["root"] = root.relative_to(entry).as_posix()
-        temporary = entry / f".{MANIFEST}.{uuid.uuid4().hex}"
-        temporary.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        temporary.replace(entry / MANIFEST)
-        return installed
+            shutil.move(str(package_top), str(building / "content"))
+        _make_read_only(building / "content")
+        manifest = {
+            "kind": detected.kind, "name": detected.name, "version": detected.version, "sha256": sha256,
+            "root": "content/package" if detected.kind == "fhir" else "content",
+            "source": source_text if not from_folder else str(Path(source_text).expanduser().resolve()),
+            "imported_at": datetime.now(UTC).isoformat(timespec="seconds"), "files": files, "size_bytes": size,
+        }
+        (building / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        if entry.exists() and not (entry / MANIFEST).is_file():
+            shutil.rmtree(entry)  # leftover of a removal interrupted after its manifest went
+        try:
+            building.rename(entry)
+        except OSError:
+            if not (entry / MANIFEST).is_file():
+                raise
+            # another import of the same content won the race: use its entry
+        return _load(entry)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

@@ -43,6 +43,14 @@ MINIMAL_CDA = b"""<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+@pytest.fixture(autouse=True)
+def engine_profiles_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """One schematron build cache for the whole session (compiled once), never the user's own cache."""
+    shared = tmp_path_factory.getbasetemp() / "shared-profiles"
+    monkeypatch.setenv("DMP_CONFORMANCE_PROFILES_DIR", str(shared))
+    return shared
+
+
 def rules_of(result: ArtefactResult, severity: Severity | None = None) -> set[str]:
     return {f.rule for f in result.findings if severity is None or f.severity is severity}
 
@@ -200,9 +208,6 @@ def test_validate_bytes_uses_the_cache(cisis_package: Path, tmp_path: Path) -> N
 needs_engine = pytest.mark.skipif(not HAS_ENGINE, reason="schematron engine (conformance.schematron) not installed")
 
 
-@pytest.fixture(scope="session")
-def engine_profiles_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("schematron-cache")
 
 
 @needs_engine

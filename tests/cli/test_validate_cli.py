@@ -16,9 +16,10 @@ LDL_SES = "ExemplesCDA/LDL-SES_2022.01.xml"
 
 
 @pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    # never touch the user's real cache: an empty one, so no CI-SIS package is installed
-    monkeypatch.setenv("DMP_CONFORMANCE_PROFILES_DIR", str(tmp_path / "empty-profiles"))
+def runner(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    # never the user's real cache: a session-wide one without any imported package, whose schematron
+    # build cache is shared by every test (the schematrons are compiled once per session)
+    monkeypatch.setenv("DMP_CONFORMANCE_PROFILES_DIR", str(tmp_path_factory.getbasetemp() / "shared-profiles"))
     return CliRunner()
 
 
