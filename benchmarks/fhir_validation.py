@@ -43,7 +43,7 @@ def main() -> None:
         timings.append((time.perf_counter() - start) * 1000)
     timings.sort()
     median = statistics.median(timings)
-    p95 = timings[min(len(timings) - 1, int(round(0.95 * len(timings))) - 1)]
+    p95 = timings[min(len(timings) - 1, round(0.95 * len(timings)) - 1)]
     print(f"bundle: {len(bundle['entry'])} entries, {len(data) / 1024:.1f} KB JSON; errors on it: {len(errors)}")
     print(f"cold (package load + imports + first validation): {cold:.0f} ms")
     print(f"warm over {args.runs} runs: median {median:.1f} ms, p95 {p95:.1f} ms, "

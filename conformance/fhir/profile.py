@@ -321,6 +321,9 @@ class ProfileChecker:
         self._dom_rules(resource, contained, found, location, run)
         self._reference_rules(found, run, frame)
         self._extension_rules(found, run)
+        for where in found.empties:
+            run.add("ele-1", "an element must have a value or children; found an empty object or list", where,
+                    "remove the empty element")
         for index, inner in enumerate(contained):
             self.validate(inner, inner.get("meta", {}).get("profile", []) if isinstance(inner.get("meta"), dict)
                           else [], f"{location}.contained[{index}]", run, container=resource)
@@ -406,9 +409,6 @@ class ProfileChecker:
             if name in ("id", "resourceType", "contained"):  # contained resources: see _base_checks
                 continue
             items = list(self._items(child, obj, location))
-            if not items and obj.get(name) == []:
-                run.add("PDSM-CARD", f"{child.id}: an empty list is not a valid FHIR value", f"{location}.{name}",
-                        f"remove {name} or give it at least one item", element=child.id)
             self._check_element(child, items, f"{location}.{name}", run, frame)
 
     @staticmethod
@@ -691,6 +691,7 @@ class Scan:
 
     references: list[tuple[str, str]] = field(default_factory=list)
     extensions: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    empties: list[str] = field(default_factory=list)  # {} and [] values (ele-1), which the R4B models accept
 
 
 def scan(resource: dict[str, Any], path: str) -> Scan:
@@ -706,7 +707,9 @@ def scan(resource: dict[str, Any], path: str) -> Scan:
             if key == "contained" or (key == "resource" and isinstance(child, dict) and "resourceType" in child):
                 continue
             is_extension = key in ("extension", "modifierExtension")
-            if isinstance(child, dict):
+            if child == {} or child == []:
+                found.empties.append(f"{''.join(parts)}.{key}")
+            elif isinstance(child, dict):
                 parts.append(f".{key}")
                 visit(child)
                 parts.pop()

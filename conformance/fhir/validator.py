@@ -118,9 +118,23 @@ def _validator(package_sources: tuple[str, ...], jdv_dir: str | None) -> FhirVal
     return FhirValidator(packages, load_terminology(Path(jdv_dir) if jdv_dir else None))
 
 
+def _cisis_dir(options: dict[str, object]) -> Path | None:
+    """The imported CI-SIS package, whose ``jeuxDeValeurs/`` replace the bench's JDV subsets."""
+    try:
+        from conformance.artefacts import resolve_package
+
+        profiles_dir = options.get("profiles_dir")
+        installed = resolve_package(kind="cisis", profiles_dir=Path(str(profiles_dir)) if profiles_dir else None)
+    except (ImportError, ValueError, OSError):
+        return None
+    return Path(installed.root) if installed is not None else None
+
+
 def default_validator(options: dict[str, object] | None = None, cisis_dir: Path | None = None) -> FhirValidator:
     """A cached validator over the packages found for ``options`` (see the module docstring)."""
-    packages = _package_candidates(options or {})
+    options = options or {}
+    packages = _package_candidates(options)
+    cisis_dir = cisis_dir or _cisis_dir(options)
     jdv = cisis_dir / "jeuxDeValeurs" if cisis_dir and (cisis_dir / "jeuxDeValeurs").is_dir() else None
     return _validator(tuple(p.source for p in packages), str(jdv) if jdv else None)
 

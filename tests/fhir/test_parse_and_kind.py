@@ -107,3 +107,22 @@ def test_tar_members_outside_package_are_ignored(tmp_path: Path) -> None:
             tar.addfile(info, io.BytesIO(data))
     package = load_package(archive)
     assert package.name == "evil" and not package.definitions
+
+
+def test_packages_imported_with_the_importer_are_used(fhir_dir: Path, tmp_path: Path) -> None:
+    from conformance.artefacts import import_package
+    from conformance.fhir import default_validator
+
+    import_package(fhir_dir / "ans.fhir.fr.pdsm-package.tgz", profiles_dir=tmp_path)
+    validator = default_validator({"profiles_dir": tmp_path})
+    assert [p.name for p in validator.packages] == ["ans.fhir.fr.pdsm"]
+    assert validator.validate_bytes(json.dumps(iti65_bundle(1)).encode()).valid
+
+
+def test_cisis_value_sets_replace_the_subsets(cisis_package: Path) -> None:
+    from conformance.fhir.terminology import load_terminology
+
+    terminology = load_terminology(cisis_package / "jeuxDeValeurs")
+    facility = terminology.value_set("https://mos.esante.gouv.fr/NOS/JDV_J02-XdsHealthcareFacilityTypeCode-CISIS/"
+                                     "FHIR/JDV-J02-XdsHealthcareFacilityTypeCode-CISIS")
+    assert facility is not None and facility.complete and len(facility.codes) > 50

@@ -148,6 +148,8 @@ VARIANTS: list[tuple[str, Callable[[Bundle], None], str]] = [
     ("contained reference to nothing", _set(_doc, "author", [{"reference": "#nobody"}]), "FHIR-REF-RESOLVE"),
     ("relative fullUrl", _set(lambda b: b["entry"][2], "fullUrl", "Binary/binary-0"), "FHIR-BUNDLE-FULLURL"),
     ("unknown element", _set(_doc, "version", "2"), "FHIR-STRUCTURE"),
+    ("empty object", _set(_doc, "custodian", {}), "ele-1"),
+    ("empty list in an optional element", _set(_list, "note", []), "ele-1"),
 ]
 
 
