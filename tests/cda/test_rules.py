@@ -170,6 +170,17 @@ def test_ins_with_null_flavor_has_no_key_to_check() -> None:
 
 
 @pytest.mark.requirement("BENCH-CDA-INS-OID")
+@pytest.mark.requirement("BENCH-CDA-EMPTY-NAME")
+@pytest.mark.parametrize(("mutation", "fragment"), [
+    (set_text(LEGAL_ID + "/../cda:assignedPerson/cda:name/cda:given", ""), "empty given name of the legalAuthenticator"),
+    (lambda root: one(root, AUTHOR_ID + "/../cda:assignedPerson/cda:name").remove(
+        one(root, AUTHOR_ID + "/../cda:assignedPerson/cda:name/cda:family")), "author without a family name"),
+])
+def test_empty_or_missing_name_parts(mutation: Mutation, fragment: str) -> None:
+    (finding,) = findings_of("BENCH-CDA-EMPTY-NAME", document(mutation))
+    assert fragment in finding.message
+
+
 def test_legacy_ins_c_is_refused_with_a_clear_message() -> None:
     (finding,) = findings_of("BENCH-CDA-INS-OID", document(set_attr(INS, "root", "1.2.250.1.213.1.4.2")))
     assert "legacy INS-C" in finding.message and "INSi" in (finding.hint or "")

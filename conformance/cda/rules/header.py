@@ -80,23 +80,30 @@ def loinc_check(document: CdaDocument) -> Iterator[Violation]:
                      f"expected {expected} ({match.group(1)}-{expected})", attribute="code")
 
 
-# Persons whose family name the DMP needs (XDS sourcePatientInfo, authorPerson, legalAuthenticator).
+# Persons whose names the DMP needs (XDS sourcePatientInfo, authorPerson and legalAuthenticator XCN, where
+# family and given names are both mandatory: RG_2230).
 NAMED_PERSONS = {
-    "patient": "hl7:recordTarget/hl7:patientRole/hl7:patient/hl7:name/hl7:family",
-    "author": "hl7:author/hl7:assignedAuthor/hl7:assignedPerson/hl7:name/hl7:family",
-    "legalAuthenticator": "hl7:legalAuthenticator/hl7:assignedEntity/hl7:assignedPerson/hl7:name/hl7:family",
+    "patient": "hl7:recordTarget/hl7:patientRole/hl7:patient/hl7:name",
+    "author": "hl7:author/hl7:assignedAuthor/hl7:assignedPerson/hl7:name",
+    "legalAuthenticator": "hl7:legalAuthenticator/hl7:assignedEntity/hl7:assignedPerson/hl7:name",
 }
 
 
 @rules.register("BENCH-CDA-EMPTY-NAME", kind="cda",
-                title="family names of the patient, authors and legal authenticator are not empty",
-                hint="fill the family name (or use nullFlavor where the volet allows it): the DMP rejects "
-                     "authors and patients without a name (RG_2230)")
-def empty_family_names(document: CdaDocument) -> Iterator[Violation]:
+                title="names of the patient, authors and legal authenticator have non-empty family and given names",
+                hint="fill the name (or use nullFlavor where the volet allows it): the DMP rejects authors and "
+                     "patients without a family or given name (RG_2230)")
+def empty_names(document: CdaDocument) -> Iterator[Violation]:
     for person, expr in NAMED_PERSONS.items():
-        for family in document.xpath(expr):
-            if not text(family) and family.get("nullFlavor") is None:
-                yield at(document, family, f"empty family name of the {person}")
+        for name in document.xpath(expr):
+            if name.get("nullFlavor") is not None:
+                continue
+            if document.first("hl7:family", name) is None:
+                yield at(document, name, f"name of the {person} without a family name")
+            for part in document.xpath("hl7:family | hl7:given", name):
+                if not text(part) and part.get("nullFlavor") is None:
+                    kind = "family" if part.tag.endswith("}family") else "given"
+                    yield at(document, part, f"empty {kind} name of the {person}")
 
 
 KNOWN_TEMPLATES_FILE = Path(__file__).resolve().parents[3] / "profiles" / "cda" / "known-volet-templates.yaml"
