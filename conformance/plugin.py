@@ -579,8 +579,21 @@ def _official_package(config: pytest.Config, official: Path, name: str, label: s
         pytest.skip(f"{label} not found under {official}")
     recorder = recorder_of(config)
     if recorder.settings.report_dir:  # the report names the exact package the verdicts came from
-        recorder.add_artefact(name, path)
+        recorder.add_artefact(name, path, _package_version(path))
     return path
+
+
+def _package_version(path: Path) -> str | None:
+    """The version the artefacts importer reads from the package (git commit, archive name, readme)."""
+    if not _module_exists("conformance.artefacts.layout"):
+        return None
+    from conformance.artefacts.errors import PackageError
+    from conformance.artefacts.layout import find_package
+
+    try:
+        return find_package(path).version
+    except (PackageError, OSError):
+        return None
 
 
 @pytest.fixture(scope="session")

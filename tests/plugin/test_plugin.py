@@ -165,3 +165,19 @@ def test_run_command_with_everything_skipped_is_not_a_pass(tmp_path: Path) -> No
     folder = suite(tmp_path, "tiny_skip", TINY_PASS.replace("    pass", "    pytest.skip('no SUT')"))
     result = CliRunner().invoke(app, ["run", "--suite", str(folder), "-o", str(tmp_path / "o")])
     assert result.exit_code == 1 and "NOTHING TESTED" in result.output
+
+
+def test_official_package_used_is_named_in_the_report(tmp_path: Path) -> None:
+    official = tmp_path / "official"
+    package = official / "dmp-lps-package"
+    (package / "wsdl-schema").mkdir(parents=True)
+    (package / "wsdl-schema" / "README.txt").write_text("Version 2.01.04\n", encoding="utf-8")
+    folder = suite(tmp_path, "official_use", '''
+def test_uses_the_package(dmp_lps_package):
+    assert dmp_lps_package.name == "dmp-lps-package"
+''')
+    run_dir = tmp_path / "run"
+    assert inner_pytest(folder, "--official-dir", str(official), "--report-dir", str(run_dir)) == pytest.ExitCode.OK
+    report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    (used,) = [a for a in report["artefacts"] if a["name"] == "dmp-lps-package"]
+    assert used["version"] == "2.01.04" and len(used["sha256"]) == 64
