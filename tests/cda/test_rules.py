@@ -102,6 +102,7 @@ CASES: dict[str, tuple[Mutation | None, Mutation, str]] = {
                               "11502-2"),
     "BENCH-CDA-EMPTY-NAME": (None, set_text(PATIENT + "/cda:patient/cda:name/cda:family", " "),
                              "family name of the patient"),
+    "BENCH-CDA-TITLE": (None, set_text("/cda:ClinicalDocument/cda:title", "  "), "empty document title"),
     "BENCH-CDA-VOLET-TEMPLATE": (insert_after("/cda:ClinicalDocument/cda:templateId[3]", VOLET),
                                  insert_after("/cda:ClinicalDocument/cda:templateId[3]",
                                               VOLET.replace("2022.01", "2019.01")),

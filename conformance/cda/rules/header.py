@@ -80,6 +80,15 @@ def loinc_check(document: CdaDocument) -> Iterator[Violation]:
                      f"expected {expected} ({match.group(1)}-{expected})", attribute="code")
 
 
+@rules.register("BENCH-CDA-TITLE", kind="cda", title="the document title is not empty",
+                hint="give the document a title: it becomes the XDS DocumentEntry title shown to professionals "
+                     "and to the patient")
+def title_not_empty(document: CdaDocument) -> Iterator[Violation]:
+    for title in document.xpath("hl7:title"):
+        if not text(title) and title.get("nullFlavor") is None:
+            yield at(document, title, "empty document title")
+
+
 # Persons whose names the DMP needs (XDS sourcePatientInfo, authorPerson and legalAuthenticator XCN, where
 # family and given names are both mandatory: RG_2230).
 NAMED_PERSONS = {
