@@ -221,9 +221,9 @@ class DmpClient:
         return self.call("gdp", "urn:hl7-org:v3:PRPA_IN201314UV02",
                          messages.patient_revise(patient.value, patient.oid, close=close, **traits), patient)
 
-    def search_patients(self, **traits: str) -> DmpResponse:
-        """TD0.5 (PDQv3, no INS)."""
-        return self.call("pdq", "urn:hl7-org:v3:PRPA_IN201305UV02", messages.pdq_query(**traits), None)
+    def search_patients(self, vihf_patient: Patient | None = None, **traits: str) -> DmpResponse:
+        """TD0.5 (PDQv3, no INS); ``vihf_patient`` fills the VIHF resource-id when the VIHF needs one."""
+        return self.call("pdq", "urn:hl7-org:v3:PRPA_IN201305UV02", messages.pdq_query(**traits), vihf_patient)
 
     def set_authorization(self, patient: Patient, action: str = "AJOUT", role: str | None = None) -> DmpResponse:
         """TD0.3 (the patient travels in the VIHF only)."""
@@ -235,9 +235,10 @@ class DmpClient:
         return self.call("habilitations", f"{HABILITATIONS}listAuthorizationByPatient",
                          messages.list_authorizations(mode), patient)
 
-    def patient_list(self, start_date: str = "20100101000000") -> DmpResponse:
-        """TD0.4."""
-        return self.call("patients", f"{PATIENT_SPECIFIC}patientList", messages.patient_list(start_date), None)
+    def patient_list(self, vihf_patient: Patient | None = None, start_date: str = "20100101000000") -> DmpResponse:
+        """TD0.4; the body names no patient (``vihf_patient`` fills the VIHF resource-id when needed)."""
+        return self.call("patients", f"{PATIENT_SPECIFIC}patientList", messages.patient_list(start_date),
+                         vihf_patient)
 
 
 __all__ = ["DmpClient", "DmpResponse", "VihfFactory", "messages", "patient_cx", "signed_vihf_factory"]

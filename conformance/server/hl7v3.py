@@ -197,7 +197,7 @@ def patient_query(exchange: Exchange) -> Reply:
         _attention_line(root, "AUTORISATION", "1.2.250.1.213.4.1.2.6.1", _authorization_value(dmp.authorization))
         _attention_line(root, "STATUT_MT", "1.2.250.1.213.4.1.2.6.3", _bool_value(dmp.attending))
     refused = decision is not None and not decision.allowed and patient is not None
-    _acknowledge(root, exchange, "AE" if refused else "AA", decision.code if refused and decision else None)
+    _acknowledge(root, exchange, "AE" if refused else "AA", decision.code if refused and decision is not None else None)
     control = _h(root, "controlActProcess", classCode="CACT", moodCode="EVN")
     _h(control, "reasonCode", code=reason_code, codeSystem=REASON_SYSTEM, displayName=REASONS.get(reason_code, ""))
     if patient is not None and not refused:
@@ -208,7 +208,7 @@ def patient_query(exchange: Exchange) -> Reply:
     outcome = "DMPFound" if patient is not None else "NF"
     if patient is not None and patient.dmp_status == DmpStatus.CLOSED:
         outcome = "DMPClosed"
-    return Reply(root, outcome=decision.code or outcome if decision and not decision.allowed else outcome)
+    return Reply(root, outcome=(decision.code or "AE") if refused and decision is not None else outcome)
 
 
 def _authorization_value(status: AuthorizationStatus | None) -> etree._Element:

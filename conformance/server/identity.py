@@ -18,7 +18,7 @@ from conformance.server.errors import DmpFault, server_finding
 from conformance.server.settings import ServerSettings
 from conformance.soap import SoapMessage
 from conformance.store.types import AccessMode
-from conformance.vihf import Vihf, VihfPolicy, find_assertions, verify_vihf
+from conformance.vihf import Vihf, VihfPolicy, find_assertions, value_sets, verify_vihf
 
 AUTH_FAILED = "DMPAuthenticationFailure"  # bench name: the DMP's own code is not public
 INVALID_CERTIFICATE = "DMPInvalidCertificate"  # observed from the DMP (transactions.md §7.2)
@@ -56,8 +56,12 @@ def _signs_documents(certificate: x509.Certificate | None) -> bool:
 
 def _verify(security: etree._Element, settings: ServerSettings) -> tuple[Vihf, list[Finding]]:
     """The VIHF read from signed data, and the findings; raises :class:`DmpFault` when strict and not trusted."""
+    # The break-glass and régulation codes are not public: the server accepts the ones it is configured with.
+    purposes = {**value_sets()["purpose_of_use"]["codes"],
+                **{code: "bris de glace" for code in settings.break_glass_codes},
+                **{code: "centre de régulation" for code in settings.regulation_codes}}
     policy = VihfPolicy(trust=list(settings.trust), lenient=settings.lenient_signatures,
-                        require_signature=not settings.lenient_signatures)
+                        require_signature=not settings.lenient_signatures, purpose_codes=purposes)
     result = verify_vihf(security, policy)
     if result.vihf is None:
         raise DmpFault("unreadable VIHF: " + "; ".join(f.message for f in result.findings), subcode=AUTH_FAILED)
