@@ -287,10 +287,11 @@ def _skip_reason(report: pytest.TestReport) -> str:
 
 
 def _failure_text(report: pytest.TestReport) -> tuple[str, str]:
+    """The first line of the failure (the assertion message, e.g. the expected and found values) and the full text."""
     crash = getattr(report.longrepr, "reprcrash", None)
-    message = crash.message if crash is not None else report.longreprtext.strip().splitlines()[-1:]
-    return (str(message if isinstance(message, str) else "".join(message)).splitlines()[0][:500],
-            report.longreprtext)
+    text = crash.message if crash is not None else report.longreprtext
+    first = next((line for line in text.strip().splitlines() if line.strip()), "failed")
+    return first[:500], report.longreprtext
 
 
 @pytest.hookimpl(trylast=True)
