@@ -94,7 +94,9 @@ def validate(data: bytes, path: str, context: ValidationContext) -> ArtefactResu
         check = XdsCheck(body, detected.transaction.td if detected.transaction else None, value_sets,
                          production=bool(context.options.get("production")))
         result.findings.extend(rules.run("xds", check))
-    if not detected.is_response and message.fault is None and message.tree is not None:
+    # the VIHF belongs to DMP requests (the INSi teleservice, for one, carries another kind of assertion)
+    if detected.transaction is not None and not detected.is_response and message.fault is None \
+            and message.tree is not None:
         now = context.options.get("now")
         policy = VihfPolicy(lenient=context.lenient, now=now if isinstance(now, datetime) else None)
         verification = verify_vihf(message.tree.getroot(), policy)
