@@ -15,6 +15,7 @@ __all__ = [
     "EXC_C14N",
     "LEGACY_SHA1",
     "certificate_from_text",
+    "dn_equal",
     "is_signature_certificate",
     "lenient_validity",
     "trust_problem",
@@ -109,3 +110,66 @@ def is_signature_certificate(cert: x509.Certificate) -> bool:
     except x509.ExtensionNotFound:
         return True
     return usage.digital_signature or usage.content_commitment
+
+
+# --- distinguished names ----------------------------------------------------------------------------------
+
+def _split_unescaped(text: str, separators: str) -> list[str]:
+    parts, current, escaped = [], "", False
+    for char in text:
+        if escaped:
+            current += char
+            escaped = False
+        elif char == "\\":
+            current += char
+            escaped = True
+        elif char in separators:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return parts
+
+
+_DN_ALIASES = {"2.5.4.3": "cn", "2.5.4.4": "sn", "2.5.4.42": "givenname", "2.5.4.10": "o", "2.5.4.11": "ou",
+               "2.5.4.6": "c", "2.5.4.8": "st", "2.5.4.7": "l", "s": "st", "e": "emailaddress",
+               "1.2.840.113549.1.9.1": "emailaddress", "2.5.4.12": "title", "2.5.4.5": "serialnumber"}
+
+
+def _hex_value(value: str) -> str:
+    """The text of an RFC 4514 ``#<hex BER>`` value (a DER string: tag, short length, bytes)."""
+    try:
+        raw = bytes.fromhex(value[1:])
+    except ValueError:
+        return value
+    if len(raw) < 2 or raw[1] & 0x80:
+        return value
+    text = raw[2:2 + raw[1]]
+    try:
+        return text.decode("utf-8")
+    except UnicodeDecodeError:
+        return text.decode("latin-1")
+
+
+def _dn_key(dn: str) -> list[frozenset[tuple[str, str]]]:
+    """RDNs of an RFC 4514 (or OpenSSL ``/C=FR/O=…``) DN, normalised for comparison, most specific first."""
+    dn = dn.strip()
+    openssl = dn.startswith("/")
+    rdns = [r for r in (dn[1:].split("/") if openssl else _split_unescaped(dn, ",;")) if r.strip()]
+    result = []
+    for rdn in rdns:
+        pairs = set()
+        for ava in _split_unescaped(rdn, "+"):
+            name, _, value = ava.partition("=")
+            name = name.strip().lower()
+            value = _hex_value(value.strip()) if value.strip().startswith("#") else value.replace("\\", "")
+            pairs.add((_DN_ALIASES.get(name, name), " ".join(value.split()).lower()))
+        result.append(frozenset(pairs))
+    return list(reversed(result)) if openssl else result
+
+
+def dn_equal(left: str, right: str) -> bool:
+    """Whether two DNs name the same subject (attribute names, case, spacing and RDN order normalised)."""
+    a, b = _dn_key(left), _dn_key(right)
+    return a == b or a == list(reversed(b))

@@ -193,9 +193,8 @@ def conditions(check: VihfCheck) -> Iterator[Violation]:
     element = check.element.find(f"{_S}Conditions")
     if element is None:
         return
-    for name in ("NotBefore", "NotOnOrAfter"):
-        if element.get(name) is not None and getattr(check.vihf, "not_before" if name == "NotBefore"
-                                                     else "not_on_or_after") is None:
+    for name, parsed in (("NotBefore", check.vihf.not_before), ("NotOnOrAfter", check.vihf.not_on_or_after)):
+        if element.get(name) is not None and parsed is None:
             yield _at(element, check, message=f"Conditions/@{name} {element.get(name)!r} is not an xs:dateTime "
                                               "with a time zone")
     if check.vihf.not_before and check.vihf.not_on_or_after and check.vihf.not_before >= check.vihf.not_on_or_after:
@@ -295,7 +294,7 @@ def legacy_attributes(check: VihfCheck) -> Iterator[Violation]:
 def attribute_types(check: VihfCheck) -> Iterator[Violation]:
     for attribute in _attributes(check):
         name = attribute.get("Name", "")
-        expected = CODED_ATTRIBUTES.get(AttributeName(name)) if name in set(CODED_ATTRIBUTES) else None
+        expected = CODED_ATTRIBUTES.get(name)  # type: ignore[call-overload]  (StrEnum keys match plain str)
         for value in attribute.iterfind(f"{_S}AttributeValue"):
             child = next((c for c in value if isinstance(c.tag, str)), None)
             if expected:

@@ -34,6 +34,7 @@ from conformance.pki.checks import (
     DIGEST_ALGORITHMS,
     EXC_C14N,
     certificate_from_text,
+    dn_equal,
     lenient_validity,
     trust_problem,
 )
@@ -94,53 +95,6 @@ def sign_vihf(assertion: etree._Element | Vihf, signer: CertifiedKey, *,
     if isinstance(assertion, Vihf):
         assertion = build_vihf(assertion)
     return sign_element(assertion, signer, algorithm=algorithm, after=f"{{{SAML_NS}}}Issuer")
-
-
-# --- distinguished names ----------------------------------------------------------------------------------
-
-def _split_unescaped(text: str, separators: str) -> list[str]:
-    parts, current, escaped = [], "", False
-    for char in text:
-        if escaped:
-            current += char
-            escaped = False
-        elif char == "\\":
-            current += char
-            escaped = True
-        elif char in separators:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    return parts
-
-
-_DN_ALIASES = {"2.5.4.3": "cn", "2.5.4.4": "sn", "2.5.4.42": "givenname", "2.5.4.10": "o", "2.5.4.11": "ou",
-               "2.5.4.6": "c", "2.5.4.8": "st", "2.5.4.7": "l", "s": "st", "e": "emailaddress",
-               "1.2.840.113549.1.9.1": "emailaddress", "2.5.4.12": "title", "2.5.4.5": "serialnumber"}
-
-
-def _dn_key(dn: str) -> list[frozenset[tuple[str, str]]]:
-    """RDNs of an RFC 4514 (or OpenSSL ``/C=FR/O=…``) DN, normalised for comparison, most specific first."""
-    dn = dn.strip()
-    openssl = dn.startswith("/")
-    rdns = [r for r in (dn[1:].split("/") if openssl else _split_unescaped(dn, ",;")) if r.strip()]
-    result = []
-    for rdn in rdns:
-        pairs = set()
-        for ava in _split_unescaped(rdn, "+"):
-            name, _, value = ava.partition("=")
-            name = name.strip().lower()
-            pairs.add((_DN_ALIASES.get(name, name), " ".join(value.replace("\\", "").split()).lower()))
-        result.append(frozenset(pairs))
-    return list(reversed(result)) if openssl else result
-
-
-def dn_equal(left: str, right: str) -> bool:
-    """Whether two DNs name the same subject (attribute names, case, spacing and RDN order normalised)."""
-    a, b = _dn_key(left), _dn_key(right)
-    return a == b or a == list(reversed(b))
 
 
 # --- verification -----------------------------------------------------------------------------------------

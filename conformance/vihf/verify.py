@@ -75,12 +75,16 @@ def verify_vihf(source: bytes | etree._Element, policy: VihfPolicy | None = None
         return VihfVerification(None, [*findings, VihfError(
             "no saml2:Assertion found (neither the root element nor a child of wsse:Security)").to_finding()])
     assertion = assertions[0]
+    # an assertion handed over from a parsed message: judge it within that message (siblings, duplicate IDs)
+    document = assertion.getroottree().getroot()
+    if document is not root:
+        assertions = [a for a in find_assertions(document) if a.getparent() is assertion.getparent()] or assertions
     unverified = parse_vihf(assertion)
     report = check_signature(assertion, trust=list(policy.trust), signing_time=unverified.issue_instant)
     vihf = parse_vihf(report.signed_element) if report.verified and report.signed_element is not None \
         else unverified
     check = VihfCheck(vihf=vihf, element=assertion, signature=report, policy=policy,
-                      assertion_count=len(assertions), duplicate_id_elements=_duplicate_ids(root, assertion))
+                      assertion_count=len(assertions), duplicate_id_elements=_duplicate_ids(document, assertion))
     findings.extend(rules.run("vihf", check))
     return VihfVerification(vihf, findings, report, assertion)
 

@@ -7,6 +7,8 @@ import datetime as dt
 from collections.abc import Callable
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from conformance.pki import TestPki
@@ -227,3 +229,33 @@ def test_replay_cache_refuses_a_second_use_within_the_window(make_vihf: Callable
     later = VihfPolicy(now=NOW + dt.timedelta(hours=2))
     assert cache.remember(make_vihf(), later) is True and len(cache) == 1  # expired ids are purged
     assert cache.check_and_remember(vihf.assertion_id, NOW + dt.timedelta(hours=3), NOW + dt.timedelta(hours=2))
+
+
+# --- the server's way in: elements of an already parsed message ---------------------------------------------
+
+def test_security_header_or_assertion_element_of_a_parsed_message(make_vihf: Callable[..., Vihf],
+                                                                   signed: Callable[..., etree._Element],
+                                                                   policy: VihfPolicy) -> None:
+    token = signed(make_vihf())
+    message = etree.fromstring(etree.tostring(envelope(token)))
+    security = message[0][0]
+    assert verify_vihf(security, policy).authenticated
+    assert verify_vihf(security[0], policy).authenticated
+    # a sibling injected next to it is seen even when only the first assertion element is handed over
+    security.append(copy.deepcopy(security[0]))
+    assert verify_vihf(security[0], policy).rule_ids == {"BENCH-VIHF-ASSERTION-COUNT", "BENCH-VIHF-WRAPPING"}
+
+
+@given(data=st.data())
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_random_corruption_never_crashes(data: st.DataObject, make_vihf: Callable[..., Vihf],
+                                         signed: Callable[..., etree._Element], policy: VihfPolicy) -> None:
+    raw = bytearray(etree.tostring(signed(make_vihf())))
+    for _ in range(data.draw(st.integers(1, 4))):
+        position = data.draw(st.integers(0, len(raw) - 1))
+        raw[position] = data.draw(st.integers(0, 255))
+    result = verify_vihf(bytes(raw), policy)  # must not raise
+    assert all(f.rule and f.message for f in result.findings)
+    assert not any("could not be evaluated" in f.message for f in result.findings)
+    if result.authenticated:  # only a change the canonical form ignores may still verify
+        assert result.vihf is not None
