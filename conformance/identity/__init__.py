@@ -7,7 +7,13 @@
 - :mod:`~conformance.identity.synthetic`: :class:`SyntheticIdentities` (seeded Patient/Professional/Structure).
 """
 
-from conformance.identity.checksums import loinc_check_digit, luhn_check_digit, luhn_valid
+from conformance.identity.checksums import (
+    loinc_check_digit,
+    luhn_check_digit,
+    luhn_valid,
+    verhoeff_check_digit,
+    verhoeff_valid,
+)
 from conformance.identity.errors import IdentifierError
 from conformance.identity.hl7v2 import Cx, Hd, Hl7V2Error, Xcn, Xon
 from conformance.identity.national_ids import (
@@ -77,5 +83,5 @@ __all__ = [
     "make_siren", "make_siret", "new_urn_uuid", "new_uuid", "nir_key", "oid_problem", "parse_adeli",
     "parse_finess", "parse_nir", "parse_ps_idnat", "parse_rpps", "parse_structure_idnat", "ps_idnat_from_adeli",
     "ps_idnat_from_rpps", "rpps_key_valid", "siren_valid", "siret_valid", "structure_idnat_from_finess",
-    "urn_uuid_to_uuid", "uuid_to_oid",
+    "urn_uuid_to_uuid", "uuid_to_oid", "verhoeff_check_digit", "verhoeff_valid",
 ]

@@ -57,6 +57,12 @@ def insert_after(xpath: str, xml: str) -> Mutation:
     return mutate
 
 
+def append_to(xpath: str, xml: str) -> Mutation:
+    def mutate(root: etree._Element) -> None:
+        one(root, xpath).append(etree.fromstring(xml))
+    return mutate
+
+
 def chain(*mutations: Mutation) -> Mutation:
     def mutate(root: etree._Element) -> None:
         for mutation in mutations:
@@ -102,6 +108,9 @@ CASES: dict[str, tuple[Mutation | None, Mutation, str]] = {
                               "11502-2"),
     "BENCH-CDA-EMPTY-NAME": (None, set_text(PATIENT + "/cda:patient/cda:name/cda:family", " "),
                              "family name of the patient"),
+    "BENCH-CDA-SNOMED-CHECK": (None, append_to("/cda:ClinicalDocument/cda:code",
+                                                  '<translation xmlns="urn:hl7-org:v3" code="22298007" '
+                                                  'codeSystem="2.16.840.1.113883.6.96"/>'), "expected 6"),
     "BENCH-CDA-TITLE": (None, set_text("/cda:ClinicalDocument/cda:title", "  "), "empty document title"),
     "BENCH-CDA-VOLET-TEMPLATE": (insert_after("/cda:ClinicalDocument/cda:templateId[3]", VOLET),
                                  insert_after("/cda:ClinicalDocument/cda:templateId[3]",

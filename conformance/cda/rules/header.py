@@ -1,5 +1,6 @@
 """Header rules the official pipeline is blind to, or checks too loosely: confidentiality, document code,
-LOINC check digits, empty family names, volet templateIds no schematron would be routed on."""
+LOINC and SNOMED CT check digits (header and body), empty names and title, volet templateIds no schematron
+would be routed on."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
+from lxml import etree
 
 from conformance.cda.document import CdaDocument
 from conformance.cda.routing import load_routing
 from conformance.cda.rules._common import at, text
 from conformance.findings import Violation, rules
-from conformance.identity import loinc_check_digit
+from conformance.identity import loinc_check_digit, verhoeff_check_digit, verhoeff_valid
 from conformance.xml import NAMESPACES, XmlInputError, parse_xml
 
 CONFIDENTIALITY_SYSTEM = "2.16.840.1.113883.5.25"
@@ -25,6 +27,8 @@ DOCUMENT_CODE_SYSTEMS = (LOINC, ANS_DOCUMENT_TYPES)
 J07_FILE = Path("jeuxDeValeurs") / "JDV_J07_XdsTypeCode_CISIS.xml"
 CISIS_VOLET_ARC = "1.2.250.1.213.1.1.1."
 _LOINC_CODE = re.compile(r"([0-9]{1,7})-([0-9])")
+SNOMED_CT = "2.16.840.1.113883.6.96"
+_SCTID = re.compile(r"[1-9][0-9]{5,17}")
 
 
 @rules.register("BENCH-CDA-CONFIDENTIALITY", kind="cda",
@@ -70,14 +74,29 @@ def document_code(document: CdaDocument) -> Iterator[Violation]:
                  f"({len(value_set)} concepts)", attribute="code")
 
 
+def _coded(document: CdaDocument, system: str) -> Iterator[tuple[etree._Element, str]]:
+    """``(element, code)`` for every element coded in ``system`` (code, value, translation… anywhere)."""
+    for element in document.xpath(f".//*[@codeSystem='{system}'][@code]"):
+        yield element, element.get("code")
+
+
 @rules.register("BENCH-CDA-LOINC-CHECK", kind="cda", title="LOINC codes carry a correct mod-10 check digit",
                 hint="a LOINC code ends with a check digit: the code was probably mistyped; copy it from LOINC")
 def loinc_check(document: CdaDocument) -> Iterator[Violation]:
-    for element in document.xpath(f".//*[@codeSystem='{LOINC}'][@code]"):
-        match = _LOINC_CODE.fullmatch(element.get("code"))
+    for element, code in _coded(document, LOINC):
+        match = _LOINC_CODE.fullmatch(code)
         if match and int(match.group(2)) != (expected := loinc_check_digit(match.group(1))):
-            yield at(document, element, f"LOINC code {match.group(0)} has check digit {match.group(2)}, "
+            yield at(document, element, f"LOINC code {code} has check digit {match.group(2)}, "
                      f"expected {expected} ({match.group(1)}-{expected})", attribute="code")
+
+
+@rules.register("BENCH-CDA-SNOMED-CHECK", kind="cda", title="SNOMED CT identifiers carry a correct Verhoeff check digit",
+                hint="a SNOMED CT identifier ends with a Verhoeff check digit: the code was probably mistyped")
+def snomed_check(document: CdaDocument) -> Iterator[Violation]:
+    for element, code in _coded(document, SNOMED_CT):
+        if _SCTID.fullmatch(code) and not verhoeff_valid(code):
+            yield at(document, element, f"SNOMED CT code {code} has check digit {code[-1]}, expected "
+                     f"{verhoeff_check_digit(code[:-1])} (Verhoeff)", attribute="code")
 
 
 @rules.register("BENCH-CDA-TITLE", kind="cda", title="the document title is not empty",
