@@ -132,7 +132,7 @@ class MtomParser:
             raise MtomError("BENCH-MTOM-PART-SIZE",
                             f"MIME part {len(self.parts)} exceeds {self.limits.max_part} bytes",
                             hint="the DMP kit accepts messages up to 50 MB; send smaller documents")
-        part.data.extend(data[start:end])
+        part.data.extend(memoryview(data)[start:end])  # no intermediate slice copy
 
     def _on_header_end(self) -> None:
         name = self._field.decode("latin-1").strip().lower()
@@ -146,17 +146,19 @@ class MtomParser:
             raise MtomError("BENCH-MTOM-SIZE", f"multipart body exceeds {self.limits.max_total} bytes",
                             hint="the DMP kit accepts messages up to 50 MB")
         if not self._started:
-            # python-multipart refuses a MIME preamble (and a leading CRLF): skip it ourselves
-            self._preamble.extend(chunk)
-            at = self._preamble.find(self.delimiter)
+            # python-multipart refuses a MIME preamble (and a leading CRLF): skip it ourselves, without
+            # copying the body when it starts with the delimiter (the usual case)
+            data = bytes(self._preamble) + chunk if self._preamble else chunk
+            at = data.find(self.delimiter, 0, MAX_PREAMBLE + len(self.delimiter))
             if at < 0:
-                if len(self._preamble) > MAX_PREAMBLE:
+                if len(data) > MAX_PREAMBLE:
                     raise MtomError("BENCH-MTOM-BOUNDARY",
                                     f"boundary {self.delimiter[2:].decode('latin-1')!r} not found in the first "
                                     f"{MAX_PREAMBLE} bytes of the body",
                                     hint="the Content-Type boundary must match the body's delimiter lines")
+                self._preamble = bytearray(data)
                 return
-            chunk = bytes(self._preamble[at:])
+            chunk = data[at:] if at else data
             self._preamble.clear()
             self._started = True
         try:
@@ -183,14 +185,14 @@ def _legacy_prepass(data: bytes, content_type: str | None, lenient: bool) -> tup
     """Return the body and Content-Type to parse, fixing legacy captures in lenient mode (see module doc)."""
     findings: list[Finding] = []
     media_type, params = parse_content_type(content_type)
-    looks_multipart = data.lstrip(b"\r\n").startswith(b"--")
+    looks_multipart = data[:200].lstrip(b"\r\n").startswith(b"--")
     if media_type.startswith("multipart/"):
         boundary = params.get("boundary", "")
         if not boundary:
             raise MtomError("BENCH-MTOM-BOUNDARY", f"Content-Type {content_type!r} has no boundary parameter",
                             hint='declare boundary="…" in the multipart Content-Type')
     elif looks_multipart and lenient:
-        first = data.lstrip(b"\r\n").split(b"\n", 1)[0].rstrip(b"\r")
+        first = data[:1024].lstrip(b"\r\n").split(b"\n", 1)[0].rstrip(b"\r")
         boundary = first[2:].decode("latin-1")
         if content_type:
             findings.append(warning("BENCH-MTOM-CONTENT-TYPE",
