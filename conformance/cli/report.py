@@ -47,18 +47,24 @@ def render(
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the HTML here (default: report.html "
                                        "of the run; the rendering is deterministic, so an unchanged report "
                                        "keeps the manifest valid)."),
+    pdf: Path | None = typer.Option(None, "--pdf", help="Also write a PDF here ([pdf] extra); keep it outside "
+                                    "the run directory, where it would be an unsigned, added file."),
 ) -> None:
-    """Regenerate the HTML report from report.json."""
+    """Regenerate the HTML report from report.json (and optionally a PDF)."""
+    from conformance.reports import load_run
+    from conformance.reports.html import render_html
+    from conformance.reports.pdf import PdfUnavailable, render_pdf
+
+    console = Console(highlight=False)
     try:
         if output is None:
             path = rerender_html(run_dir)
         else:
-            from conformance.reports import load_run
-            from conformance.reports.html import render_html
-
             output.write_text(render_html(load_run(run_dir), run_dir), encoding="utf-8")
             path = output
-    except ValueError as exc:
+        console.print(f"HTML report written to {path}")
+        if pdf is not None:
+            console.print(f"PDF report written to {render_pdf(path.read_text(encoding='utf-8'), pdf)}")
+    except (ValueError, PdfUnavailable) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
-    Console(highlight=False).print(f"HTML report written to {path}")

@@ -119,3 +119,13 @@ def test_render_regenerates_identical_html(signed_run: tuple[Run, Path, str], tm
 def test_commands_on_a_missing_run(tmp_path: Path, command: list[str]) -> None:
     result = runner.invoke(app, [*command, str(tmp_path / "nope")])
     assert result.exit_code == 2
+
+
+def test_pdf_export(signed_run: tuple[Run, Path, str], tmp_path: Path) -> None:
+    pytest.importorskip("weasyprint", reason="PDF export needs the [pdf] extra (weasyprint)")
+    _, run_dir, _ = signed_run
+    pdf = tmp_path / "report.pdf"
+    result = runner.invoke(app, ["report", "render", str(run_dir), "--pdf", str(pdf)])
+    assert result.exit_code == 0, result.output
+    assert pdf.read_bytes().startswith(b"%PDF-") and pdf.stat().st_size > 5_000
+    assert verify_run(run_dir).ok  # the PDF lives outside the signed run
