@@ -46,8 +46,29 @@ _NCNAME = re.compile(r"[A-Za-z_][A-Za-z0-9._\-]*")
 _DS_SIGNATURE = "{http://www.w3.org/2000/09/xmldsig#}Signature"
 
 
+# The catalogue entries (profiles/requirements/bench.yaml, dmp-lps.yaml) the rules implement
+_IMPLEMENTS = {
+    "BENCH-VIHF-ONE": ("ASSERTION-COUNT", "VERSION", "ID", "ISSUE-INSTANT"),
+    "BENCH-VIHF-SIGNATURE": ("ISSUER", "ISSUER-SIGNER", "DIRECT-SIGNER", "SIG-ABSENT", "SIG-STRUCTURE", "SIG-DIGEST",
+                             "SIG-VALUE", "SIG-SHA1", "CERT-UNREADABLE", "CERT-UNTRUSTED", "CERT-VALIDITY",
+                             "CERT-USAGE", "WRAPPING"),
+    "BENCH-VIHF-ATTRIBUTES": ("SUBJECT", "NAMEID-FORMAT", "AUTHN", "CONDITIONS", "ATTR-MANDATORY", "ATTR-EMPTY",
+                              "ATTR-DUPLICATE", "ATTR-LEGACY", "ATTR-TYPE", "VIHF-VERSION", "RESSOURCE-URN",
+                              "STRUCTURE-ID", "SECTEUR", "PURPOSE", "MOJIBAKE"),
+    "BENCH-VIHF-SOFTWARE": ("LPS",),
+    "BENCH-VIHF-ROLES": ("ROLE", "ROLE-SPECIALTY"),
+    "BENCH-VIHF-AUTHMODE": ("AUTH-MODE", "AUTH-MODE-NAME"),
+    "BENCH-VIHF-PATIENT": ("RESOURCE-ID", "INS-KEY"),
+    "BENCH-VIHF-TIME": ("TIME-WINDOW",),
+    "EX_0.1-1100": ("CONFIDENTIALITY",),
+}
+_REQUIREMENT_OF = {f"BENCH-VIHF-{rule}": requirement for requirement, rule_names in _IMPLEMENTS.items()
+                   for rule in rule_names}
+
+
 def _vihf_rule(rule_id: str, title: str, *, severity: Severity = Severity.ERROR, hint: str | None = None):
-    return rules.register(rule_id, kind="vihf", title=title, severity=severity, hint=hint)
+    return rules.register(rule_id, kind="vihf", title=title, severity=severity, hint=hint,
+                          requirement=_REQUIREMENT_OF[rule_id])
 
 
 def _at(element: etree._Element | None, check: VihfCheck, **kwargs: object) -> Violation:

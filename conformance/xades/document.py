@@ -154,7 +154,8 @@ class XadesCheck:
 
 
 def _xades_rule(rule_id: str, title: str, *, severity: Severity = Severity.ERROR, hint: str | None = None):
-    return rules.register(rule_id, kind="xades", title=title, severity=severity, hint=hint)
+    return rules.register(rule_id, kind="xades", title=title, severity=severity, hint=hint,
+                          requirement="BENCH-XDS-SIGNATURE")
 
 
 def _at(element: etree._Element | None, check: XadesCheck, message: str,

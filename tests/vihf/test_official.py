@@ -35,6 +35,7 @@ def tokens_dir(dmp_lps_package: Path) -> Path:
     return dmp_lps_package / "examples" / "Exemples_Jeton_VIHF"
 
 
+@pytest.mark.requirement("BENCH-VIHF-SIGNATURE", "BENCH-VIHF-MOJIBAKE", "BENCH-VIHF-CERT-UNREADABLE")
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_official_token_defects_are_exactly_named(tokens_dir: Path, name: str) -> None:
     result = verify_vihf((tokens_dir / name).read_bytes(), LATER)

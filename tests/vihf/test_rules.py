@@ -182,7 +182,8 @@ def test_a_valid_signed_token_raises_no_finding(pki: TestPki, make_vihf: Callabl
         assert run_case(Case("none", mode=mode), pki, make_vihf) == []
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c.rule}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.requirement(c.rule), id=f"{c.rule}-{i}")
+                                  for i, c in enumerate(CASES)])
 def test_rule_fires(case: Case, pki: TestPki, make_vihf: Callable[..., Any]) -> None:
     findings = [f for f in run_case(case, pki, make_vihf) if f.rule == case.rule]
     assert findings, f"{case.rule} did not fire"

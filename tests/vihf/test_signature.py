@@ -31,6 +31,7 @@ def rule_ids(data: etree._Element | bytes, policy: VihfPolicy) -> set[str]:
     return verify_vihf(data, policy).rule_ids
 
 
+@pytest.mark.requirement("BENCH-VIHF-SIGNATURE")
 @pytest.mark.parametrize("mode", list(AuthMode))
 def test_signed_token_verifies_when_its_ca_is_trusted(mode: AuthMode, make_vihf: Callable[..., Vihf],
                                                       signed: Callable[..., etree._Element],
@@ -51,6 +52,7 @@ def test_signature_is_placed_after_the_issuer(make_vihf: Callable[..., Vihf],
     assert reference is not None and reference.get("URI") == f"#{token.get('ID')}"
 
 
+@pytest.mark.requirement("BENCH-VIHF-CERT-UNTRUSTED")
 def test_untrusted_ca_is_refused(make_vihf: Callable[..., Vihf], signed: Callable[..., etree._Element],
                                  rogue_pki: TestPki) -> None:
     vihf = make_vihf(signer=rogue_pki.structure)
@@ -62,6 +64,7 @@ def test_untrusted_ca_is_refused(make_vihf: Callable[..., Vihf], signed: Callabl
 
 @pytest.mark.parametrize("offset,word", [(dt.timedelta(hours=2), "expired"),
                                          (-dt.timedelta(minutes=10), "not yet valid")])
+@pytest.mark.requirement("BENCH-VIHF-TIME-WINDOW")
 def test_time_window_with_clock_skew(offset: dt.timedelta, word: str, make_vihf: Callable[..., Vihf],
                                      signed: Callable[..., etree._Element], pki: TestPki) -> None:
     token = signed(make_vihf())
@@ -74,6 +77,7 @@ def test_time_window_with_clock_skew(offset: dt.timedelta, word: str, make_vihf:
                                          else NOW + small - dt.timedelta(minutes=3))).findings == []
 
 
+@pytest.mark.requirement("BENCH-VIHF-TIME-WINDOW")
 def test_conditions_window_is_used(make_vihf: Callable[..., Vihf], signed: Callable[..., etree._Element],
                                    pki: TestPki) -> None:
     vihf = make_vihf(not_before=NOW - dt.timedelta(minutes=1), not_on_or_after=NOW + dt.timedelta(hours=8))
@@ -82,6 +86,7 @@ def test_conditions_window_is_used(make_vihf: Callable[..., Vihf], signed: Calla
     assert rule_ids(token, VihfPolicy(trust=pki.trust, now=NOW + dt.timedelta(hours=9))) == {"BENCH-VIHF-TIME-WINDOW"}
 
 
+@pytest.mark.requirement("BENCH-VIHF-SIG-DIGEST")
 def test_altered_signed_attribute_is_a_digest_failure(make_vihf: Callable[..., Vihf],
                                                       signed: Callable[..., etree._Element],
                                                       policy: VihfPolicy) -> None:
@@ -93,6 +98,7 @@ def test_altered_signed_attribute_is_a_digest_failure(make_vihf: Callable[..., V
     assert result.signature is not None and result.signature.value_ok is True
 
 
+@pytest.mark.requirement("BENCH-VIHF-SIG-VALUE")
 def test_altered_signature_value_is_named(make_vihf: Callable[..., Vihf], signed: Callable[..., etree._Element],
                                           policy: VihfPolicy) -> None:
     token = signed(make_vihf())
@@ -102,6 +108,7 @@ def test_altered_signature_value_is_named(make_vihf: Callable[..., Vihf], signed
     assert rule_ids(token, policy) == {"BENCH-VIHF-SIG-VALUE"}
 
 
+@pytest.mark.requirement("BENCH-VIHF-ASSERTION-COUNT")
 def test_second_assertion_is_refused(make_vihf: Callable[..., Vihf], signed: Callable[..., etree._Element],
                                      policy: VihfPolicy) -> None:
     token = signed(make_vihf())
@@ -110,6 +117,7 @@ def test_second_assertion_is_refused(make_vihf: Callable[..., Vihf], signed: Cal
     assert result.rule_ids == {"BENCH-VIHF-ASSERTION-COUNT"} and not result.valid
 
 
+@pytest.mark.requirement("BENCH-VIHF-CERT-USAGE")
 def test_authentication_only_certificate_cannot_sign(make_vihf: Callable[..., Vihf],
                                                       signed: Callable[..., etree._Element], pki: TestPki,
                                                       policy: VihfPolicy) -> None:
@@ -117,6 +125,7 @@ def test_authentication_only_certificate_cannot_sign(make_vihf: Callable[..., Vi
     assert rule_ids(signed(vihf, pki.ps_authentication), policy) == {"BENCH-VIHF-CERT-USAGE"}
 
 
+@pytest.mark.requirement("BENCH-VIHF-CERT-VALIDITY")
 def test_expired_certificate_is_named(make_vihf: Callable[..., Vihf], signed: Callable[..., etree._Element],
                                       pki: TestPki, policy: VihfPolicy) -> None:
     old = pki.issue("ORG SIGN EXPIRED", not_before=NOW - dt.timedelta(days=400), not_after=NOW - dt.timedelta(days=1))
@@ -125,12 +134,14 @@ def test_expired_certificate_is_named(make_vihf: Callable[..., Vihf], signed: Ca
     assert "expired" in result.findings[0].message
 
 
+@pytest.mark.requirement("BENCH-VIHF-ISSUER-SIGNER")
 def test_issuer_must_be_the_signer(make_vihf: Callable[..., Vihf], signed: Callable[..., etree._Element],
                                    pki: TestPki, policy: VihfPolicy) -> None:
     vihf = make_vihf(signer=pki.ps_signature)  # Issuer = the PS, but the structure signs
     assert rule_ids(signed(vihf, pki.structure), policy) == {"BENCH-VIHF-ISSUER-SIGNER"}
 
 
+@pytest.mark.requirement("BENCH-VIHF-SIG-SHA1")
 def test_legacy_sha1_is_a_warning_or_an_error(make_vihf: Callable[..., Vihf], signed: Callable[..., etree._Element],
                                               pki: TestPki) -> None:
     token = signed(make_vihf(), algorithm="rsa-sha1")
@@ -197,6 +208,7 @@ WRAPPINGS = {
 }
 
 
+@pytest.mark.requirement("BENCH-VIHF-WRAPPING")
 @pytest.mark.parametrize("name", sorted(WRAPPINGS))
 def test_signature_wrapping_is_detected(name: str, make_vihf: Callable[..., Vihf],
                                         signed: Callable[..., etree._Element], policy: VihfPolicy) -> None:
@@ -209,6 +221,7 @@ def test_signature_wrapping_is_detected(name: str, make_vihf: Callable[..., Vihf
     assert result.vihf is None or result.signature is None or not result.signature.ok
 
 
+@pytest.mark.requirement("BENCH-VIHF-WRAPPING")
 def test_verified_vihf_comes_from_the_signed_data(make_vihf: Callable[..., Vihf],
                                                   signed: Callable[..., etree._Element], policy: VihfPolicy) -> None:
     token = signed(make_vihf())

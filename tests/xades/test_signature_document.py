@@ -46,6 +46,7 @@ def edit(xml: bytes, change: Callable[[etree._Element], None]) -> bytes:
     return etree.tostring(root)
 
 
+@pytest.mark.requirement("BENCH-XDS-SIGNATURE")
 def test_built_document_verifies_and_covers_the_submission(pki: TestPki) -> None:
     xml = build(pki)
     assert check(xml, pki) == set()
@@ -94,7 +95,8 @@ CASES: list[tuple[str, Callable[[TestPki], set[str]]]] = [
 ]
 
 
-@pytest.mark.parametrize("rule,make", CASES, ids=[f"{r}-{i}" for i, (r, _) in enumerate(CASES)])
+@pytest.mark.parametrize("rule,make", [pytest.param(r, m, marks=pytest.mark.requirement(r), id=f"{r}-{i}")
+                                       for i, (r, m) in enumerate(CASES)])
 def test_defect_is_named(rule: str, make: Callable[[TestPki], set[str]], pki: TestPki) -> None:
     assert rule in make(pki)
 
@@ -107,6 +109,7 @@ def test_sha1_severity_follows_the_policy(pki: TestPki) -> None:
     assert [(f.rule, f.severity) for f in refused] == [("BENCH-XADES-SHA1", Severity.ERROR)]
 
 
+@pytest.mark.requirement("BENCH-XADES-CERT-VALIDITY", "BENCH-XADES-SIGNING-CERTIFICATE")
 def test_expired_certificate_and_signing_certificate_mismatch(pki: TestPki) -> None:
     old = pki.issue("ORG SIGN OLD", not_before=NOW - dt.timedelta(days=400), not_after=NOW - dt.timedelta(days=2))
     xml = build_signature_document(DOCS, SS, old.key, old.cert, signing_time=NOW - dt.timedelta(days=3))
