@@ -72,18 +72,22 @@ def mutants(golden_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (golden_dir / "mutants.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
-def _new_errors(mutant: dict[str, Any], golden_dir: Path, package: Path) -> Counter[tuple[str, str]]:
-    source = package / mutant["source"]
-    return error_keys(run_rules(golden_dir / mutant["file"], package)) - error_keys(run_rules(source, package))
+@pytest.fixture(scope="module")
+def mutant_findings(mutants: list[dict[str, Any]], golden_dir: Path, cisis_package: Path) -> dict[str, list[Finding]]:
+    """Findings of every mutant, and of every source example under its ``ExemplesCDA/…`` name (run once each)."""
+    found = {m["id"]: run_rules(golden_dir / m["file"], cisis_package) for m in mutants}
+    for source in {m["source"] for m in mutants}:
+        found[source] = run_rules(cisis_package / source, cisis_package)
+    return found
 
 
 @pytest.mark.requirement("BENCH-CDA-INS-KEY")
-def test_every_ins_key_mutant_is_caught(mutants: list[dict[str, Any]], golden_dir: Path, cisis_package: Path) -> None:
+def test_every_ins_key_mutant_is_caught(mutants: list[dict[str, Any]],
+                                        mutant_findings: dict[str, list[Finding]]) -> None:
     ins_mutants = [m for m in mutants if m["expected_bench_rule"] == "INS key"]
     assert ins_mutants
     for mutant in ins_mutants:
-        found = run_rules(golden_dir / mutant["file"], cisis_package)
-        assert any(f.rule == "BENCH-CDA-INS-KEY" and f.is_error for f in found), mutant["id"]
+        assert any(f.rule == "BENCH-CDA-INS-KEY" and f.is_error for f in mutant_findings[mutant["id"]]), mutant["id"]
 
 
 # Kinds whose mutants the official pipeline misses and our rules target: every such mutant must be caught.
@@ -98,10 +102,13 @@ NOT_CAUGHT = {
 }
 
 
-def test_mutants_the_official_pipeline_lets_through(mutants: list[dict[str, Any]], golden_dir: Path,
-                                                    cisis_package: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_mutants_the_official_pipeline_lets_through(mutants: list[dict[str, Any]],
+                                                    mutant_findings: dict[str, list[Finding]],
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
     through = [m for m in mutants if not m["delta_vs_source"]["detected_by_official_pipeline"]]
-    caught = {m["id"]: sorted({rule for rule, _ in _new_errors(m, golden_dir, cisis_package)}) for m in through}
+    new_errors = {m["id"]: error_keys(mutant_findings[m["id"]]) - error_keys(mutant_findings[m["source"]])
+                  for m in through}
+    caught = {mutant_id: sorted({rule for rule, _ in errors}) for mutant_id, errors in new_errors.items()}
     missed = sorted(mutant_id for mutant_id, found in caught.items() if not found)
     kinds = {m["id"]: m["mutation"]["kind"] for m in through}
     assert [m for m in missed if kinds[m] in TARGET_KINDS] == []
@@ -116,7 +123,7 @@ def test_mutants_the_official_pipeline_lets_through(mutants: list[dict[str, Any]
               + ", ".join(f"{k} {'+'.join(v)}" for k, v in sorted(caught.items()) if v))
 
 
-def test_no_rule_crashes_on_any_mutant(mutants: list[dict[str, Any]], golden_dir: Path, cisis_package: Path) -> None:
-    crashed = {m["id"]: f.message for m in mutants for f in run_rules(golden_dir / m["file"], cisis_package)
+def test_no_rule_crashes_on_any_mutant(mutant_findings: dict[str, list[Finding]]) -> None:
+    crashed = {name: f.message for name, found in mutant_findings.items() for f in found
                if "could not be evaluated" in f.message}
     assert crashed == {}
