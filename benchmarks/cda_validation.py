@@ -18,6 +18,7 @@ import argparse
 import importlib
 import json
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -138,6 +139,18 @@ def main(argv: list[str] | None = None) -> int:
     if compiled:
         row(f"cold compile, all {len(compiled)} schematrons", sum(compiled), baseline["compile_total_s"])
     console.print(report)
+    stage_table = Table(title="Our pipeline per stage (median over the examples, warm)")
+    stage_table.add_column("stage")
+    stage_table.add_column("median (ms)", justify="right")
+    stage_table.add_column("p90 (ms)", justify="right")
+    for stage in ("parse", "xsd", "schematron", "rules"):
+        values = [d["stages_ms"][stage] for d in per_document.values() if stage in d["stages_ms"]]
+        if values:
+            stage_table.add_row(stage, f"{statistics.median(values):.1f}", f"{percentile(values, 0.9):.1f}")
+    console.print(stage_table)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    console.print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} during the run (the baseline was "
+                  f"measured on: {baseline.get('hardware', '?')}); compare ratios, not absolute times")
     if not compiled:
         console.print("[yellow]schematrons not measured: the official per-document times include them, "
                       "so the ratios above are not comparable[/]")
