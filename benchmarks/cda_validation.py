@@ -32,6 +32,7 @@ from rich.table import Table
 from conformance.artefacts import package_from_folder
 from conformance.cda.pipeline import validate_cda, xsd_schema
 from conformance.cda.routing import load_routing
+from conformance.findings import Source
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -110,8 +111,11 @@ def main(argv: list[str] | None = None) -> int:
                     started = time.perf_counter()
                     result = validate_cda(data, path.name, package, stages=stages, engine=engine)
                     runs.append(time.perf_counter() - started)
+                official_errors = [f for f in result.findings
+                                   if f.is_error and f.source in (Source.XSD, Source.SCHEMATRON)]
                 per_document[f"ExemplesCDA/{path.name}"] = {
                     "min_s": min(runs), "first_s": runs[0], "valid": result.valid,
+                    "official_checks_valid": not official_errors,
                     "stages_ms": result.details.get("timings_ms", {}),
                 }
 
@@ -151,6 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     console.print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} during the run (the baseline was "
                   f"measured on: {baseline.get('hardware', '?')}); compare ratios, not absolute times")
+    if compiled:
+        verdicts = {json.loads(line)["document"]: json.loads(line)["summary"]["fully_valid"]
+                    for line in (args.golden / "examples.jsonl").read_text(encoding="utf-8").splitlines()}
+        differing = [k for k, d in per_document.items() if k in verdicts
+                     and d["official_checks_valid"] != verdicts[k]]
+        console.print(f"XSD + schematron verdict equal to the official one on "
+                      f"{len(per_document) - len(differing)}/{len(per_document)} examples"
+                      + (f"; differing: {', '.join(differing[:10])}" if differing else ""), highlight=False)
     if not compiled:
         console.print("[yellow]schematrons not measured: the official per-document times include them, "
                       "so the ratios above are not comparable[/]")
