@@ -6,7 +6,8 @@ captures), detect the DMP transaction, run the ``soap`` rules, then for XDS bodi
 
 Options read from ``context.options``: ``content_type`` (the HTTP Content-Type, when known),
 ``production`` (test INS OIDs become errors), ``dmp_lps_package`` (a package folder for the XSDs), ``now``
-(an aware datetime: the clock of the VIHF time checks, to replay a dated capture).
+(an aware datetime: the clock of the VIHF time checks, to replay a dated capture), ``vihf_policy`` (a
+:class:`~conformance.vihf.VihfPolicy`, e.g. with the trusted CA; replaces the default policy).
 """
 
 from __future__ import annotations
@@ -98,7 +99,9 @@ def validate(data: bytes, path: str, context: ValidationContext) -> ArtefactResu
     if detected.transaction is not None and not detected.is_response and message.fault is None \
             and message.tree is not None:
         now = context.options.get("now")
-        policy = VihfPolicy(lenient=context.lenient, now=now if isinstance(now, datetime) else None)
+        policy = context.options.get("vihf_policy")
+        if not isinstance(policy, VihfPolicy):
+            policy = VihfPolicy(lenient=context.lenient, now=now if isinstance(now, datetime) else None)
         verification = verify_vihf(message.tree.getroot(), policy)
         result.findings.extend(verification.findings)
     return result

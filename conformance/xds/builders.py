@@ -23,8 +23,10 @@ from datetime import UTC, datetime, timedelta
 
 from lxml import etree
 
+from conformance.identity import Cx, Hd, Xcn, Xon
 from conformance.soap import WSA_ANONYMOUS, Attachment, build_envelope, build_mtom, new_message_id
 from conformance.xds.constants import (
+    INS_OIDS,
     SIGNATURE_CLASS_CODE,
     SIGNATURE_EVENT_CODE,
     SIGNATURE_FORMAT_CODE,
@@ -119,18 +121,19 @@ def new_oid(root: str) -> str:
 
 
 def xcn(identifier: str, family: str, given: str, root: str = Oid.IDNAT_PS, type_code: str = "IDNPS") -> str:
-    """HL7 v2 XCN of a professional: ``id^family^given^^^^^^&root&ISO^D^^^IDNPS``."""
-    return f"{identifier}^{family}^{given}^^^^^^&{root}&ISO^D^^^{type_code}"
+    """HL7 v2 XCN of a professional: ``id^family^given^^^^^^&root&ISO^D^^^IDNPS`` (escaped)."""
+    return Xcn(identifier, family, given, assigning_authority=Hd.iso(root), name_type_code="D",
+               identifier_type_code=type_code).format()
 
 
 def xon(name: str, identifier: str, root: str = Oid.IDNAT_STRUCTURE, type_code: str = "IDNST") -> str:
-    """HL7 v2 XON of an organisation: ``name^^^^^&root&ISO^IDNST^^^id``."""
-    return f"{name}^^^^^&{root}&ISO^{type_code}^^^{identifier}"
+    """HL7 v2 XON of an organisation: ``name^^^^^&root&ISO^IDNST^^^id`` (escaped)."""
+    return Xon(name, Hd.iso(root), type_code, identifier).format()
 
 
 def cx(identifier: str, root: str, type_code: str = "NH") -> str:
     """HL7 v2 CX: ``id^^^&root&ISO^NH``."""
-    return f"{identifier}^^^&{root}&ISO^{type_code}"
+    return Cx(identifier, Hd.iso(root), type_code).format()
 
 
 # --- metadata from a CDA document ---------------------------------------------------------------------------
@@ -175,8 +178,7 @@ def document_entry_from_cda(cda: bytes, *, entry_id: str, class_code: Code, form
         if doc_id.get("extension"):
             unique_id += "^" + doc_id.get("extension", "")
     patient_ids = root.findall("h:recordTarget/h:patientRole/h:id", ns)
-    ins = next((i for i in patient_ids if i.get("root") in {Oid.INS_NIR, Oid.INS_NIA, Oid.INS_NIR_TEST,
-                                                            Oid.INS_NIA_TEST}), None)
+    ins = next((i for i in patient_ids if i.get("root") in INS_OIDS), None)
     local = next((i for i in patient_ids if i is not ins), ins)
     patient = root.find("h:recordTarget/h:patientRole/h:patient", ns)
     info: list[str] = []
