@@ -79,3 +79,22 @@ def test_synthetic_document_against_the_cda_schema(cisis_package: Path) -> None:
     for _ in range(20):
         tree = render(ids.patient(), ids.professional(), ids.structure())
         assert schema.validate(tree), schema.error_log
+
+
+XML_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=30)
+ATTRIBUTES = st.sampled_from(["root", "extension", "code", "codeSystem", "value", "mediaType", "representation",
+                              "typeCode", "nullFlavor", "qualifier"])
+
+
+@given(st.lists(st.tuples(st.integers(0, 200), ATTRIBUTES, XML_TEXT, st.booleans()), min_size=1, max_size=6))
+def test_rules_never_crash_on_corrupted_documents(edits: list[tuple[int, str, str, bool]]) -> None:
+    tree = parse_xml(FIXTURE.read_bytes())
+    elements = list(tree.getroot().iter(etree.Element))
+    for index, attribute, value, as_text in edits:
+        element = elements[index % len(elements)]
+        if as_text:
+            element.text = value
+        else:
+            element.set(attribute, value)
+    crashed = [f.message for f in run(tree) if "could not be evaluated" in f.message]
+    assert crashed == []
