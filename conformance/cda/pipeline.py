@@ -174,10 +174,22 @@ def _xsd_findings(tree: etree._ElementTree, package: InstalledPackage) -> list[F
     return findings
 
 
-@lru_cache(maxsize=4)
-def _engine_for(root: Path, cache_dir: Path) -> Any:
-    schematron = importlib.import_module("conformance.schematron")
-    return schematron.get_engine(root, cache_dir)
+def schematron_engine(package: InstalledPackage, profiles_dir: Path | None = None) -> Any:
+    """The schematron engine of ``package``, its build cache under the profiles folder (one per content hash).
+
+    Raises ImportError when the engine is not installed.
+    """
+    cache_dir = (profiles_dir or default_profiles_dir()) / "schematron-build" / package.sha256[:16]
+    return importlib.import_module("conformance.schematron").get_engine(package.root, cache_dir)
+
+
+def prepare_schematrons(package: InstalledPackage, profiles_dir: Path | None = None, *,
+                        progress: bool = False) -> None:
+    """Compile ahead of time every schematron the routing table can select (the first validation is then fast)."""
+    table = load_routing()
+    names = [p.schematron for p in table.profils] + sorted(table.volet_schematrons)
+    schematron_engine(package, profiles_dir).prepare([n for n in names if (package.root / n).is_file()],
+                                                     progress=progress)
 
 
 def _run_schematrons(run: _Run, tree: etree._ElementTree, package: InstalledPackage, table: RoutingTable,
@@ -201,8 +213,7 @@ def _run_schematrons(run: _Run, tree: etree._ElementTree, package: InstalledPack
             continue
         if engine is None:  # loaded only when a schematron is actually there to run
             try:
-                cache_dir = (profiles_dir or default_profiles_dir()) / "schematron-build" / package.sha256[:16]
-                engine = _engine_for(package.root, cache_dir)
+                engine = schematron_engine(package, profiles_dir)
             except Exception as exc:  # missing or broken engine: report it, keep the other stages
                 missing = isinstance(exc, ModuleNotFoundError)
                 run.add([Finding(RULE_SCHEMATRON_UNAVAILABLE, Severity.WARNING if missing else Severity.ERROR,

@@ -52,6 +52,9 @@ def _select(selector: str, profiles_dir: Path | None) -> list[InstalledPackage]:
 def import_command(
     source: str = typer.Argument(DEFAULT_CISIS_URL, help="Package folder, .zip/.tar.gz/.tgz archive or https URL."),
     profiles_dir: Path | None = ProfilesDir,
+    compile_schematrons: bool = typer.Option(False, "--compile",
+                                             help="CI-SIS: compile every schematron now (about a minute) so "
+                                                  "that the first validation is fast."),
 ) -> None:
     """Import an official package into the cache (default: the ANS TestContenuCDA archive on GitHub)."""
     console = Console(stderr=True)
@@ -62,6 +65,15 @@ def import_command(
         raise _fail(exc) from None
     Console().print(f"imported [bold]{package.kind}[/] {package.name} {package.version} "
                     f"([cyan]{package.short_hash}[/], {package.files} files) into {package.entry}", highlight=False)
+    if compile_schematrons and package.kind == "cisis":
+        from conformance.cda.pipeline import prepare_schematrons
+
+        try:
+            prepare_schematrons(package, profiles_dir, progress=True)
+        except ImportError as exc:
+            raise _fail(PackageError(f"schematron engine not available: {exc}",
+                                     hint="install the complete bench: pip install dmp-conformance")) from None
+        Console().print("schematrons compiled", highlight=False)
 
 
 @profiles_app.command("list")

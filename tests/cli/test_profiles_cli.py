@@ -61,3 +61,11 @@ def test_import_errors_are_explained(runner: CliRunner, tmp_path: Path) -> None:
     assert "no such file or folder" in result.stderr
     offline = runner.invoke(app, ["profiles", "import", "https://127.0.0.1:9/TestContenuCDA.zip"])
     assert offline.exit_code == 1 and "cannot download" in offline.stderr
+
+
+def test_import_with_compile_prepares_the_schematrons(runner: CliRunner, tmp_path: Path) -> None:
+    folder = write_tree(tmp_path / "TestContenuCDA_2024.01", CISIS_FILES)
+    result = runner.invoke(app, ["profiles", "import", str(folder), "--compile"])
+    assert result.exit_code == 0, result.output
+    assert "schematrons compiled" in result.stdout
+    assert any((tmp_path / "profiles" / "schematron-build").iterdir())
