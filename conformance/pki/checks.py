@@ -89,6 +89,9 @@ def trust_problem(cert: x509.Certificate, trust: Sequence[x509.Certificate]) -> 
         except (ValueError, TypeError, InvalidSignature):
             continue
         return None
+    if not trust:
+        return (f"no trust store is configured, so the signer certificate (issuer {cert.issuer.rfc4514_string()}) "
+                "cannot be trusted: configure the CA certificates to accept")
     return (f"the signer certificate (issuer {cert.issuer.rfc4514_string()}) is not issued by any of the "
             f"{len(trust)} trusted CA certificate(s)")
 

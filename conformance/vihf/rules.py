@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from cryptography import x509
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
@@ -57,7 +58,7 @@ _IMPLEMENTS = {
                               "STRUCTURE-ID", "SECTEUR", "PURPOSE", "MOJIBAKE"),
     "BENCH-VIHF-SOFTWARE": ("LPS",),
     "BENCH-VIHF-ROLES": ("ROLE", "ROLE-SPECIALTY"),
-    "BENCH-VIHF-AUTHMODE": ("AUTH-MODE", "AUTH-MODE-NAME"),
+    "BENCH-VIHF-AUTHMODE": ("AUTH-MODE", "AUTH-MODE-NAME", "TLS-CLIENT"),
     "BENCH-VIHF-PATIENT": ("RESOURCE-ID", "INS-KEY"),
     "BENCH-VIHF-TIME": ("TIME-WINDOW",),
     "EX_0.1-1100": ("CONFIDENTIALITY",),
@@ -367,6 +368,30 @@ def auth_mode_name(check: VihfCheck) -> Iterator[Violation]:
     if attribute is not None:
         yield _at(attribute, check, message="attribute named 'Authentification_Mode' (kit spelling); the official "
                                             "examples use 'Authentification_mode'")
+
+
+def _subject_values(cert: x509.Certificate) -> set[str]:
+    return {str(attribute.value).strip() for attribute in cert.subject}
+
+
+@_vihf_rule("BENCH-VIHF-TLS-CLIENT", "The TLS client certificate matches the VIHF (structure or card holder)",
+            hint="indirect: the TLS client certificate is the structure's (ORG AUTH_CLI) whose id is "
+                 "Identifiant_Structure; direct: the user's own CPS authentication certificate")
+def tls_client(check: VihfCheck) -> Iterator[Violation]:
+    cert, mode = check.tls_client_certificate, check.vihf.mode
+    if cert is None or mode is None:
+        return
+    values = _subject_values(cert)
+    if mode is AuthMode.DIRECTE:
+        if check.vihf.subject_id and check.vihf.subject_id not in values:
+            yield _at(check.element.find(f"{_S}Subject/{_S}NameID"), check, severity=Severity.WARNING,
+                      message=f"DIRECTE mode: the TLS client certificate ({cert.subject.rfc4514_string()}) is not "
+                              f"the card of NameID {check.vihf.subject_id!r}")
+    elif check.vihf.structure_id and not any(check.vihf.structure_id in value for value in values):
+        yield _at(_attribute(check, AttributeName.STRUCTURE_ID), check,
+                  message=f"{mode} mode: Identifiant_Structure {check.vihf.structure_id!r} does not appear in the TLS "
+                          f"client certificate subject ({cert.subject.rfc4514_string()}): \"Erreur "
+                          "d'authentification de la personne morale\" on the DMP")
 
 
 @_vihf_rule("BENCH-VIHF-STRUCTURE-ID", "Identifiant_Structure is a structure idNat",

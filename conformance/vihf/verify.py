@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 from dataclasses import dataclass, field
 
+from cryptography import x509
 from lxml import etree
 
 import conformance.vihf.rules  # noqa: F401  (registers the vihf rules)
@@ -55,8 +56,10 @@ def _duplicate_ids(root: etree._Element, assertion: etree._Element) -> list[etre
             and identifier in (e.get("ID"), e.get("Id"), e.get("id"))]
 
 
-def verify_vihf(source: bytes | etree._Element, policy: VihfPolicy | None = None) -> VihfVerification:
-    """Verify and validate the VIHF of ``source``: a bare assertion or a SOAP envelope, as bytes or element.
+def verify_vihf(source: bytes | etree._Element, policy: VihfPolicy | None = None, *,
+                tls_client_certificate: x509.Certificate | None = None) -> VihfVerification:
+    """Verify and validate the VIHF of ``source``: a bare assertion, a SOAP envelope or its ``wsse:Security``,
+    as bytes or element. ``tls_client_certificate`` (the request's mutual-TLS client) enables the structure check.
 
     Never raises for bad input: everything wrong is a finding.
     """
@@ -84,7 +87,8 @@ def verify_vihf(source: bytes | etree._Element, policy: VihfPolicy | None = None
     vihf = parse_vihf(report.signed_element) if report.verified and report.signed_element is not None \
         else unverified
     check = VihfCheck(vihf=vihf, element=assertion, signature=report, policy=policy,
-                      assertion_count=len(assertions), duplicate_id_elements=_duplicate_ids(document, assertion))
+                      assertion_count=len(assertions), duplicate_id_elements=_duplicate_ids(document, assertion),
+                      tls_client_certificate=tls_client_certificate)
     findings.extend(rules.run("vihf", check))
     return VihfVerification(vihf, findings, report, assertion)
 

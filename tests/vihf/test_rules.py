@@ -88,6 +88,7 @@ class Case:
     unsigned: bool = False
     severity: Severity = Severity.ERROR
     twice: bool = False  # two assertions in wsse:Security
+    tls: str | None = None  # attribute of TestPki: the request's TLS client certificate (default: the matching one)
 
 
 CASES = [
@@ -122,6 +123,8 @@ CASES = [
     Case("BENCH-VIHF-AUTH-MODE", {"auth_mode": "CPS"}),
     Case("BENCH-VIHF-AUTH-MODE-NAME", {"auth_mode_name": AUTH_MODE_KIT_SPELLING}, severity=Severity.WARNING),
     Case("BENCH-VIHF-STRUCTURE-ID", {"structure_id": "9ABC"}),
+    Case("BENCH-VIHF-TLS-CLIENT", tls="ps_authentication"),  # indirect mode, a person's certificate
+    Case("BENCH-VIHF-TLS-CLIENT", mode=AuthMode.DIRECTE, tls="tls_client", severity=Severity.WARNING),
     Case("BENCH-VIHF-SECTEUR", {"secteur_activite": "SA07^1.2.250.1.71.4.2.99"}),
     Case("BENCH-VIHF-SECTEUR", {"secteur_activite": "SA98^1.2.250.1.71.4.2.4"}, severity=Severity.WARNING),
     Case("BENCH-VIHF-ROLE", {"roles": [CodedValue("99", "1.2.250.1.71.1.2.7")]}),
@@ -172,7 +175,8 @@ def run_case(case: Case, pki: TestPki, make_vihf: Callable[..., Any]) -> list[An
     if case.twice:
         element = envelope(element, element)
     policy = VihfPolicy(**{"trust": pki.trust, "now": NOW, **case.policy})
-    findings = verify_vihf(etree.tostring(element), policy).findings
+    tls = case.tls or ("ps_authentication" if case.mode is AuthMode.DIRECTE else "tls_client")
+    findings = verify_vihf(etree.tostring(element), policy, tls_client_certificate=getattr(pki, tls).cert).findings
     assert not [f.message for f in findings if "could not be evaluated" in f.message]  # no rule crashed
     return findings
 
