@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from conformance.server.access import check_dmp_access, check_transaction
+from conformance.server.access import allow, check_dmp_access, check_transaction
 from conformance.server.errors import server_finding
 from conformance.server.exchange import Exchange, Reply, same_patient
 from conformance.store import AuthorizationStatus, DmpStatus, Patient
@@ -265,7 +265,8 @@ def _revise_traits(exchange: Exchange, patient: Patient) -> None:
 
 def pdq_query(exchange: Exchange) -> Reply:
     """PRPA_IN201305UV02 (TD0.5): search on traits, only in régulation or indirect mode."""
-    decision = check_transaction(exchange.caller, "TD0.5")
+    decision = check_transaction(exchange.caller, "TD0.5") if exchange.settings.pdq_regulation_only \
+        else allow("TD0.5 open to every mode (pdq_regulation_only is off)")
     params = _find(exchange.body, ".//h:queryByParameter/h:parameterList")
 
     def text(path: str) -> str | None:

@@ -25,5 +25,7 @@ class ServerSettings:
     repository_id: str = REPOSITORY_ID
     dmp_oid: str = DMP_OID
     max_query_results: int = 1000  # above: XDSTooManyResults
+    # TD0.5 only in régulation or indirect mode (FI526); the 2019 official example was a direct-mode success
+    pdq_regulation_only: bool = True
     break_glass_codes: frozenset[str] = field(default_factory=lambda: frozenset({"bris_de_glace", "urgence"}))
     regulation_codes: frozenset[str] = field(default_factory=lambda: frozenset({"centre_15", "regulation"}))

@@ -25,7 +25,7 @@ from conformance.server.access import (
     check_visible,
     feed_confidentiality,
 )
-from conformance.server.errors import XdsFailure
+from conformance.server.errors import XdsFailure, server_finding
 from conformance.server.exchange import Exchange, Reply, facts_of, same_patient, xcn_id, xon_id
 from conformance.store import Association as AssociationRow
 from conformance.store import DocumentEntry as EntryRow
@@ -45,6 +45,7 @@ from conformance.xds import (
     AdhocQueryRequest,
     AdhocQueryResponse,
     AssociationType,
+    Author,
     Code,
     ErrorCode,
     ObjectRef,
@@ -136,6 +137,26 @@ def _facts(entry: NewEntry) -> DocumentFacts:
                          legal_authenticator=entry.legal_authenticator, class_code=entry.class_code)
 
 
+def _documents_by_entry(exchange: Exchange, request: ProvideAndRegisterRequest,
+                        entries: Sequence[XdsEntry]) -> dict[str, XdsEntry]:
+    """The DocumentEntry of each ``xdsb:Document``. The official TD2.1 example pairs ``documentME2`` with
+    ``DocumentME2`` and the DMP accepted it: a match that differs only by case is accepted with a warning."""
+    exact = {e.id: e for e in entries}
+    folded = {e.id.casefold(): e for e in entries}
+    by_id: dict[str, XdsEntry] = {}
+    for key in request.documents:
+        entry = exact.get(key) or folded.get(key.casefold())
+        if entry is None:
+            raise XdsFailure(ErrorCode.MISSING_DOCUMENT_METADATA, f"xdsb:Document {key} has no DocumentEntry")
+        if entry.id != key:
+            exchange.findings.append(server_finding(
+                "BENCH-XDS-DOCUMENT-ID-CASE", f"xdsb:Document id {key!r} matches DocumentEntry {entry.id!r} only "
+                "when case is ignored (accepted, as the DMP did for the official TD2.1 example)",
+                hint="use exactly the DocumentEntry id as xdsb:Document/@id"))
+        by_id[key] = entry
+    return by_id
+
+
 def provide_and_register(exchange: Exchange) -> Reply:
     try:
         request = ProvideAndRegisterRequest.from_message(exchange.message)
@@ -149,10 +170,7 @@ def provide_and_register(exchange: Exchange) -> Reply:
     if sset is None or not sset.unique_id:
         raise XdsFailure(ErrorCode.REGISTRY_METADATA_ERROR, "the submission has no SubmissionSet with a uniqueId")
     patient, dmp = _patient_of_call(exchange, sset.patient_id)
-    by_id = {e.id: e for e in metadata.document_entries}
-    for key in request.documents:
-        if key not in by_id:
-            raise XdsFailure(ErrorCode.MISSING_DOCUMENT_METADATA, f"xdsb:Document {key} has no DocumentEntry")
+    by_id = _documents_by_entry(exchange, request, metadata.document_entries)
     for entry in metadata.document_entries:
         if not entry.unique_id:
             raise XdsFailure(ErrorCode.REGISTRY_METADATA_ERROR, f"DocumentEntry {entry.id} has no uniqueId")
@@ -194,15 +212,30 @@ def _entry_model(row: EntryRow) -> XdsEntry:
     """The stored entry as an XDS model, with the registry-assigned values (ids, status, hash, size…)."""
     if row.ebrim:
         entry = parse_document_entry(etree.fromstring(row.ebrim))
-    else:
+    else:  # an entry stored through the store API (seeding, bulk load): rebuild what the columns hold
+        summary = row.metadata_json
         entry = XdsEntry(id=row.entry_uuid, unique_id=row.unique_id, patient_id=row.patient_id,
-                         mime_type=row.mime_type)
+                         mime_type=row.mime_type, title=summary.get("title"), comments=summary.get("comments"),
+                         class_code=_code(row.class_code), type_code=_code(row.type_code),
+                         format_code=_code(row.format_code), practice_setting_code=_code(row.practice_setting_code),
+                         healthcare_facility_type_code=_code(row.facility_type_code),
+                         event_codes=[c for c in map(_code, summary.get("eventCodes", [])) if c],
+                         authors=[Author(person=p) for p in summary.get("authorPersons", [])],
+                         creation_time=row.creation_time, service_start_time=row.service_start,
+                         service_stop_time=row.service_stop)
     entry.id, entry.lid, entry.status, entry.version = row.entry_uuid, row.lid, row.status, str(row.version)
     entry.hash, entry.size = row.sha1, str(row.size) if row.size is not None else None
     entry.repository_unique_id = row.repository_id
-    entry.confidentiality_codes = [Code(c.partition("^^")[0], c.partition("^^")[2] or None)
-                                   for c in row.metadata_json.get("confidentialityCodes", [])]
+    entry.confidentiality_codes = [c for c in map(_code, row.metadata_json.get("confidentialityCodes", [])) if c]
     return entry
+
+
+def _code(value: str | None) -> Code | None:
+    """``code^^scheme`` (the stored form) → Code."""
+    if not value:
+        return None
+    code, _, scheme = value.partition("^^")
+    return Code(code, scheme or None)
 
 
 def _submission_set_model(row: SubmissionSetRow) -> XdsSubmissionSet:

@@ -20,7 +20,7 @@ from conformance.store.schema import (
     Structure,
     SubmissionSet,
 )
-from conformance.store.store import Store, new_uuid, parse_cx
+from conformance.store.store import Store, canonical_cx, new_uuid, parse_cx
 from conformance.store.types import (
     HAS_MEMBER,
     RPLC,
@@ -51,6 +51,6 @@ __all__ = [
     "Association", "Authorization", "AuthorizationStatus", "Capture", "DmpStatus", "Document", "DocumentEntry",
     "DuplicateUniqueId", "EntryStatus", "FindDocumentsQuery", "InvalidSubmission", "NewAssociation", "NewDocument",
     "NewEntry", "NewSubmissionSet", "Patient", "Professional", "Store", "StoreError", "Structure", "Submission",
-    "SubmissionResult", "SubmissionSet", "UnknownEntry", "UnknownPatient", "coded", "current_version",
+    "SubmissionResult", "SubmissionSet", "UnknownEntry", "UnknownPatient", "canonical_cx", "coded", "current_version",
     "make_engine", "migrate", "new_uuid", "parse_cx", "utcnow",
 ]

@@ -70,6 +70,12 @@ def parse_cx(cx: str) -> tuple[str, str]:
     return ident, oid
 
 
+def canonical_cx(cx: str) -> str:
+    """``NIR^^^&OID&ISO^NH`` whatever extra components were sent (the TD2.1 example adds ``^^20100907``)."""
+    ins, oid = parse_cx(cx)
+    return f"{ins}^^^&{oid}&ISO^NH"
+
+
 def _time_key(value: str | None) -> str | None:
     """DTM values compare as strings once right-padded to 14 digits."""
     if not value:
@@ -268,7 +274,7 @@ class Store:
                             f"DocumentEntry {entry.entry_uuid} patientId {entry.patient_id} differs from the "
                             f"SubmissionSet patientId {ss.patient_id}", code="XDSPatientIdDoesNotMatch")
                 s.add(SubmissionSet(entry_uuid=ids[ss.entry_uuid], unique_id=ss.unique_id,
-                                    patient_id=ss.patient_id, source_id=ss.source_id,
+                                    patient_id=canonical_cx(ss.patient_id), source_id=ss.source_id,
                                     submission_time=ss.submission_time, content_type_code=ss.content_type_code,
                                     metadata_json=ss.metadata, ebrim=ss.ebrim))
                 for entry in submission.entries:
@@ -340,7 +346,7 @@ class Store:
 
     def find_documents(self, query: FindDocumentsQuery) -> list[DocumentEntry]:
         e = DocumentEntry
-        conditions: list[ColumnElement[bool]] = [e.patient_id == query.patient_id]
+        conditions: list[ColumnElement[bool]] = [e.patient_id == canonical_cx(query.patient_id)]
         if query.statuses:
             conditions.append(e.status.in_(query.statuses))
         for column, values in ((e.class_code, query.class_codes), (e.type_code, query.type_codes),
@@ -436,7 +442,7 @@ class Store:
         with self.reading() as s:
             statement = select(func.count(DocumentEntry.id))
             if patient_id:
-                statement = statement.where(DocumentEntry.patient_id == patient_id)
+                statement = statement.where(DocumentEntry.patient_id == canonical_cx(patient_id))
             return s.scalar(statement) or 0
 
     def last_dates(self, patient_id: str) -> dict[str, datetime | None]:
@@ -549,7 +555,7 @@ def _entry_row(entry: NewEntry, entry_uuid: str, lid: str, version: int, reposit
                sha1: str | None, size: int | None, submitter_id: str | None) -> DocumentEntry:
     return DocumentEntry(
         entry_uuid=entry_uuid, lid=lid, version=version, unique_id=entry.unique_id, repository_id=repository_id,
-        status=EntryStatus.APPROVED.value, patient_id=entry.patient_id, class_code=entry.class_code,
+        status=EntryStatus.APPROVED.value, patient_id=canonical_cx(entry.patient_id), class_code=entry.class_code,
         type_code=entry.type_code, practice_setting_code=entry.practice_setting_code,
         facility_type_code=entry.facility_type_code, format_code=entry.format_code,
         creation_time=_time_key(entry.creation_time), service_start=_time_key(entry.service_start),
