@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from conformance.artefacts import PackageError, resolve_package
 from conformance.cda.document import HL7, XSL
 from conformance.cda.pipeline import validate_cda
@@ -10,18 +12,25 @@ from conformance.validation import ArtefactKind, ValidationContext, register_kin
 from conformance.xml import XmlInputError, parse_xml
 
 _SNIFF_BYTES = 65536
+# The first element after the prolog (BOM, XML declaration, comments, processing instructions, DOCTYPE).
+_ROOT = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)\s*)*"
+                   rb"<(?:[\w.-]+:)?(ClinicalDocument|stylesheet)[\s/>]", re.DOTALL)
 
 
 def detect(data: bytes) -> bool:
-    """An hl7 ``ClinicalDocument`` root, or an ``xsl:stylesheet`` root embedding one (self-presenting)."""
-    head = data[:_SNIFF_BYTES]
-    if b"ClinicalDocument" not in head and b"ClinicalDocument" not in data:
+    """An hl7 ``ClinicalDocument`` root, or an ``xsl:stylesheet`` root embedding one (self-presenting).
+
+    The root element's name is sniffed from the first bytes, so other artefacts (SOAP, MTOM messages
+    carrying a CDA attachment, JSON) are never parsed here.
+    """
+    sniffed = _ROOT.match(data[:_SNIFF_BYTES])
+    if sniffed is None:
         return False
     try:
         root = parse_xml(data).getroot()
     except XmlInputError:
-        # looks like a CDA document but is broken: the CDA validator reports where
-        return b"urn:hl7-org:v3" in head
+        # starts like a CDA document but is broken: the CDA validator reports where
+        return sniffed.group(1) == b"ClinicalDocument"
     if root.tag == f"{{{HL7}}}ClinicalDocument":
         return True
     return root.tag == f"{{{XSL}}}stylesheet" and root.find(f".//{{{HL7}}}ClinicalDocument") is not None

@@ -108,6 +108,10 @@ def test_kind_detection() -> None:
     assert detect(stylesheet)
     assert not detect(b"<Envelope xmlns='http://www.w3.org/2003/05/soap-envelope'><ClinicalDocument/></Envelope>")
     assert not detect(b'{"resourceType": "Bundle"}')
+    mtom = (b"--MIMEBoundary\r\nContent-Type: application/xop+xml\r\n\r\n<Envelope/>\r\n--MIMEBoundary\r\n"
+            b"Content-Type: text/xml\r\n\r\n" + MINIMAL_CDA + b"\r\n--MIMEBoundary--")
+    assert not detect(mtom)  # a CDA attachment does not make the message a CDA document
+    assert detect(b"\xef\xbb\xbf<?xml version='1.0'?>\n<!-- generated -->\n" + MINIMAL_CDA.split(b"?>", 1)[1])
 
 
 def test_bad_explicit_package_is_an_error_finding(tmp_path: Path) -> None:
