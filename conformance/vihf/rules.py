@@ -44,7 +44,8 @@ from conformance.xml import xpath_of
 _S = f"{{{SAML_NS}}}"
 _XSI_TYPE = f"{{{XSI_NS}}}type"
 _NCNAME = re.compile(r"[A-Za-z_][A-Za-z0-9._\-]*")
-_DS_SIGNATURE = "{http://www.w3.org/2000/09/xmldsig#}Signature"
+_DS = "{http://www.w3.org/2000/09/xmldsig#}"
+_DS_SIGNATURE = f"{_DS}Signature"
 
 
 # The catalogue entries (profiles/requirements/bench.yaml, dmp-lps.yaml) the rules implement
@@ -520,9 +521,13 @@ def confidentiality(check: VihfCheck) -> Iterator[Violation]:
                   message=f"confidentiality-code is {value!r}, expected {', '.join(codes)}")
 
 
+# "Ã©", "Ã¨", "Â°" …: a lead byte of a 2-byte UTF-8 sequence read as Latin-1, followed by a continuation byte
+_MOJIBAKE_HINT = re.compile("[\u00c2-\u00c3][\u0080-\u00bf\u2018-\u203a\u0152-\u0178\u02c6\u02dc\u20ac\u2122]")
+
+
 def _double_encoded(text: str) -> str | None:
     """The repaired text when ``text`` is UTF-8 decoded as Latin-1/CP1252 (``MÃ©decin``), else None."""
-    if not any(0xC2 <= ord(c) <= 0xC3 for c in text):
+    if not _MOJIBAKE_HINT.search(text):
         return None
     for codec in ("cp1252", "latin-1"):
         try:
@@ -537,8 +542,8 @@ def _double_encoded(text: str) -> str | None:
 @_vihf_rule("BENCH-VIHF-MOJIBAKE", "No double-encoded (mojibake) text", hint="encode the text in UTF-8 only once")
 def mojibake(check: VihfCheck) -> Iterator[Violation]:
     for element in check.element.iter():
-        if not isinstance(element.tag, str):
-            continue
+        if not isinstance(element.tag, str) or element.tag.startswith(_DS):
+            continue  # comments, and the signature's base64 (never text)
         for label, text in [("text", element.text), *((f"@{k}", v) for k, v in element.attrib.items())]:
             repaired = _double_encoded(text or "")
             if repaired is not None:
