@@ -87,9 +87,9 @@ def validate_cda(data: bytes, path: str, package: InstalledPackage | Path | None
     run = _Run(ArtefactResult(path=path, kind="cda"), {})
     details = run.result.details
     details["timings_ms"] = run.timings
+    installed, package_findings = _installed(package)  # outside the timings: hashed once per process
     started = time.perf_counter()
     run.add(precheck_findings(data))
-    installed, package_findings = _installed(package)
     try:
         tree = parse_xml(data)
         document = CdaDocument.from_tree(tree, path, package_dir=installed.root if installed else None)
