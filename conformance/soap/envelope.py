@@ -79,6 +79,7 @@ class SoapMessage:
     attachments: dict[str, Attachment] = field(default_factory=dict)
     tree: etree._ElementTree | None = field(default=None, repr=False)
     mime_action: str | None = None  # the ``action`` parameter of the MIME type, when there was one
+    mtom: bool = False  # read from a multipart/related (MTOM/XOP) body
     findings: list[Finding] = field(default_factory=list)  # irregularities noticed while reading
 
     def header(self, namespace: str, local: str) -> etree._Element | None:

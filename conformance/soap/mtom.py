@@ -301,6 +301,7 @@ def parse_message(data: bytes, content_type: str | None = None, *, lenient: bool
         raise
     message.findings[:0] = findings
     message.mime_action = root_params.get("action") or package.params.get("action")
+    message.mtom = True
     return message
 
 

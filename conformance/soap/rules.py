@@ -195,6 +195,15 @@ def xop_documents(check: SoapCheck) -> Iterator[Violation]:
                             line=document.sourceline)
 
 
+@_register("BENCH-MTOM-REQUIRED", "Registry and Repository messages travel as MTOM", Severity.WARNING,
+           hint="send multipart/related; type=\"application/xop+xml\" (the DMP registry/repository bindings are MTOM)")
+def mtom_required(check: SoapCheck) -> Iterator[Violation]:
+    transaction = check.detected.transaction
+    if transaction is not None and transaction.mtom and not check.message.mtom and check.message.fault is None:
+        yield Violation(f"{transaction.td} message sent as plain SOAP; the DMP registry and repository services "
+                        "use MTOM (multipart/related)")
+
+
 @_register("BENCH-SOAP-FAULT", "a SOAP fault has a standard Code and a Reason",
            hint="use Code soap:Sender or soap:Receiver (DMP codes go in Subcode) and a Reason/Text")
 def soap_fault(check: SoapCheck) -> Iterator[Violation]:

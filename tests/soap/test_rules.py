@@ -48,8 +48,14 @@ def response_envelope() -> etree._Element:
                           relates_to="urn:uuid:1")
 
 
-def run(envelope: etree._Element, content_type: str | None = None) -> list[Finding]:
-    message = parse_message(to_bytes(envelope), content_type)
+def run(envelope: etree._Element, content_type: str | None = None, *, mtom: bool = True) -> list[Finding]:
+    """The soap findings on ``envelope`` sent as MTOM (as the registry/repository bindings want) or plain."""
+    if content_type is None and mtom:
+        action = envelope.findtext(f"*/{{{WSA}}}Action")
+        data, content_type = build_mtom(envelope, [], action=action)
+    else:
+        data = to_bytes(envelope)
+    message = parse_message(data, content_type)
     return rules.run("soap", SoapCheck(message, detect_transaction(message), content_type))
 
 
@@ -58,10 +64,10 @@ def test_valid_messages_pass(make: Callable[[], etree._Element]):
     assert run(make()) == []
 
 
-def test_valid_mtom_request_with_matching_action_passes():
-    body, content_type = build_mtom(request_envelope(), [], action=Action.ITI18)
-    message = parse_message(body, content_type)
-    assert rules.run("soap", SoapCheck(message, detect_transaction(message))) == []
+def test_plain_soap_is_accepted_for_non_mtom_services():
+    envelope = build_envelope(etree.Element("{urn:si-dmp-patients}patientList"),
+                              action="urn:si-dmp-patients:PatientSpecificEndPoint:patientList", security=_security())
+    assert run(envelope, mtom=False) == []
 
 
 def test_valid_fault_passes():
@@ -149,13 +155,14 @@ RESPONSE_MUTATIONS: dict[str, Callable[[etree._Element], etree._Element | None]]
     "BENCH-WSA-RELATESTO": _remove("RelatesTo"),
     "BENCH-WSA-TO-RESPONSE": _text("To", "http://client.example/endpoint"),
 }
-# The MIME action is a property of the HTTP message, not of the envelope
+# Properties of the HTTP message rather than of the envelope: the MIME action, the MTOM packaging
 CONTENT_TYPE_CASES = {"BENCH-SOAP-MIME-ACTION": 'application/soap+xml; action="urn:example:other"'}
+PLAIN_SOAP_CASES = {"BENCH-MTOM-REQUIRED"}
 
 
 def test_every_soap_rule_has_a_failing_case():
     registered = {r.id for r in rules.of_kind("soap")}
-    assert registered == set(REQUEST_MUTATIONS) | set(RESPONSE_MUTATIONS) | set(CONTENT_TYPE_CASES)
+    assert registered == set(REQUEST_MUTATIONS) | set(RESPONSE_MUTATIONS) | set(CONTENT_TYPE_CASES) | PLAIN_SOAP_CASES
 
 
 @pytest.mark.parametrize("rule_id", sorted(REQUEST_MUTATIONS) + sorted(RESPONSE_MUTATIONS))
@@ -173,3 +180,9 @@ def test_rule_fires(rule_id: str):
 def test_content_type_rules(rule_id: str):
     assert rule_id in {f.rule for f in run(request_envelope(), CONTENT_TYPE_CASES[rule_id])}
     assert rule_id not in {f.rule for f in run(request_envelope(), f'application/soap+xml; action="{Action.ITI18}"')}
+
+
+@pytest.mark.parametrize("rule_id", sorted(PLAIN_SOAP_CASES))
+def test_plain_soap_rules(rule_id: str):
+    assert rule_id in {f.rule for f in run(request_envelope(), mtom=False)}
+    assert rule_id not in {f.rule for f in run(request_envelope())}

@@ -2,6 +2,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conformance.soap import parse_message
 from conformance.xds import (
@@ -24,11 +26,13 @@ from conformance.xds.queries import (
     StoredQuery,
     decode_values,
     find_documents,
+    format_list,
     get_documents,
     get_related_documents,
     get_submission_set_and_contents,
     missing_parameters,
     parameters_of,
+    quote,
 )
 
 from .samples import CDA, PATIENT_ID, sample_submission
@@ -146,3 +150,9 @@ def test_official_cda_in_the_capture_gives_the_same_type_code(dmp_lps_package: P
     cda = (dmp_lps_package / "examples" / "TD2.1-DocumentME2.xml").read_bytes()
     entry = builders.document_entry_from_cda(cda, entry_id="d", class_code=Code("10"), format_code=Code("f"))
     assert entry.type_code is not None and entry.type_code.code == "27899-4"
+
+
+@given(st.lists(st.text(st.sampled_from("a1'(), ^&"), max_size=6), min_size=1, max_size=4))
+def test_query_values_format_then_decode(values):
+    assert decode_values([format_list(values)]) == values
+    assert decode_values([quote(values[0])]) == values[:1]
