@@ -107,6 +107,11 @@ def find_assertions(root: etree._Element) -> list[etree._Element]:
             if child.tag == f"{_S}Assertion"]
 
 
+def _text_of(element: etree._Element) -> str:
+    """All the text of ``element`` (comments skipped: ``8999<!---->00063480`` reads ``899900063480``, as signed)."""
+    return "".join(element.itertext()).strip()
+
+
 def _values(attribute: etree._Element) -> list[str | CodedValue]:
     values: list[str | CodedValue] = []
     for value in attribute.iterchildren(f"{_S}AttributeValue"):
@@ -115,7 +120,7 @@ def _values(attribute: etree._Element) -> list[str | CodedValue]:
             values.append(CodedValue(coded.get("code", ""), coded.get("codeSystem", ""), coded.get("displayName"),
                                      coded.get("codeSystemName")))
         else:
-            values.append((value.text or "").strip())
+            values.append(_text_of(value))
     return values
 
 
@@ -130,7 +135,7 @@ def _child_text(element: etree._Element | None, path: str) -> str | None:
     if element is None:
         return None
     found = element.find(path, {"saml2": SAML_NS})
-    return None if found is None else (found.text or "").strip()
+    return None if found is None else _text_of(found)
 
 
 def parse_vihf(source: bytes | etree._Element) -> Vihf:
@@ -158,7 +163,7 @@ def parse_vihf(source: bytes | etree._Element) -> Vihf:
     authn = assertion.find(f"{_S}AuthnStatement")
     purpose = [v for v in by_name.get(AttributeName.PURPOSE_OF_USE, []) if isinstance(v, CodedValue)]
     return Vihf(
-        subject_id=(name_id.text or "").strip() if name_id is not None else "",
+        subject_id=_text_of(name_id) if name_id is not None else "",
         name_id_format=name_id.get("Format") if name_id is not None else None,
         structure_id=_text(get(AttributeName.STRUCTURE_ID)),
         secteur_activite=_text(get(AttributeName.SECTEUR_ACTIVITE)),
@@ -176,7 +181,7 @@ def parse_vihf(source: bytes | etree._Element) -> Vihf:
         mode_acces_raas=_text(get(AttributeName.MODE_ACCES_RAAS)),
         vihf_version=_text(get(AttributeName.VIHF_VERSION)),
         ressource_urn=_text(get(AttributeName.RESSOURCE_URN)),
-        issuer=(issuer.text or "").strip() if issuer is not None else None,
+        issuer=_text_of(issuer) if issuer is not None else None,
         # the format only means something with an Issuer: keep the model's default when there is none
         issuer_format=issuer.get("Format") if issuer is not None else X509_SUBJECT_NAME,
         assertion_id=assertion.get("ID") or "",
@@ -187,7 +192,7 @@ def parse_vihf(source: bytes | etree._Element) -> Vihf:
         authn_context_decl=_child_text(authn, "saml2:AuthnContext/saml2:AuthnContextDecl"),
         not_before=parse_instant(conditions.get("NotBefore")) if conditions is not None else None,
         not_on_or_after=parse_instant(conditions.get("NotOnOrAfter")) if conditions is not None else None,
-        audiences=[(a.text or "").strip() for a in conditions.iterfind(
+        audiences=[_text_of(a) for a in conditions.iterfind(
             f"{_S}AudienceRestriction/{_S}Audience")] if conditions is not None else [],
         other_attributes={name: [v.code if isinstance(v, CodedValue) else v for v in values]
                           for name, values in by_name.items() if name not in known},

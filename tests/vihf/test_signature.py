@@ -272,3 +272,18 @@ def test_random_corruption_never_crashes(data: st.DataObject, make_vihf: Callabl
     assert not any("could not be evaluated" in f.message for f in result.findings)
     if result.authenticated:  # only a change the canonical form ignores may still verify
         assert result.vihf is not None
+
+
+@pytest.mark.requirement("BENCH-VIHF-WRAPPING")
+def test_comment_inside_the_name_id_does_not_truncate_it(make_vihf: Callable[..., Vihf],
+                                                          signed: Callable[..., etree._Element],
+                                                          policy: VihfPolicy) -> None:
+    """The SAML comment attack: exc-c14n ignores comments, so the signature still verifies; the NameID read
+    must be the whole signed one, not the text before the comment."""
+    vihf = make_vihf()
+    raw = etree.tostring(signed(vihf)).replace(
+        f"<saml2:NameID>{vihf.subject_id}<".encode(),
+        f"<saml2:NameID>{vihf.subject_id[:4]}<!--x-->{vihf.subject_id[4:]}<".encode())
+    assert b"<!--x-->" in raw
+    result = verify_vihf(raw, policy)
+    assert result.authenticated and result.vihf is not None and result.vihf.subject_id == vihf.subject_id
