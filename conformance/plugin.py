@@ -20,6 +20,7 @@ import importlib.util
 import json
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -40,7 +41,8 @@ from conformance.findings import ArtefactResult, Finding, rules
 
 OFFICIAL_ENV = "DMP_CONFORMANCE_OFFICIAL"
 ROLES = ("server", "client", "documents")
-_PRESET_KEYS = {"sut_url", "sut_role", "profile", "software_name", "software_version", "report_dir", "signing_key"}
+_PRESET_KEYS = {"sut_url", "sut_role", "profile", "software_name", "software_version", "report_dir", "signing_key",
+                "dmp_port", "dmp_options", "lps_command", "wait_timeout"}
 _SERVER_START_TIMEOUT = 30.0
 
 
@@ -62,6 +64,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write the signed run directory (report.json/html, junit.xml, evidence, manifest) here")
     group.addoption("--signing-key", default=None,
                     help="Ed25519 private key (PEM) signing the run manifest (default: a key generated per run)")
+    group.addoption("--dmp-port", default=None,
+                    help="client role: port of the bench's reference DMP the LPS under test calls (default: free)")
+    group.addoption("--dmp-options", default=None,
+                    help="client role: extra `dmp-conformance serve` options, e.g. \"--trust lps-ca.pem\"")
+    group.addoption("--lps-command", default=None,
+                    help="client role: command that makes the LPS under test run its scenario; it gets the DMP "
+                         "base URL in $DMP_CONFORMANCE_DMP_URL (default: wait for someone to operate the LPS)")
+    group.addoption("--wait-timeout", default=None,
+                    help="client role: seconds to wait for each expected transaction from the LPS (default 60)")
     group.addoption("--identity-seed", default="0", help="seed of the synthetic patients and professionals")
     group.addoption("--no-requirement-check", action="store_true", default=False,
                     help="do not stop at collection on unknown requirement IDs (used by `requirements coverage`)")
@@ -81,6 +92,10 @@ class SutSettings:
     software_version: str | None = None
     report_dir: str | None = None
     signing_key: str | None = None
+    dmp_port: int = 0  # client role: where the bench's reference DMP listens (0: a free port)
+    dmp_options: list[str] = field(default_factory=list)
+    lps_command: str | None = None
+    wait_timeout: float = 60.0
 
 
 def load_preset(path: Path) -> dict[str, str]:
@@ -108,10 +123,16 @@ def _settings_from(config: pytest.Config) -> SutSettings:
         value = config.getoption(option)
         return value if value is not None else preset.get(key)
 
+    try:
+        port, timeout = int(pick("--dmp-port", "dmp_port") or 0), float(pick("--wait-timeout", "wait_timeout") or 60)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--dmp-port and --wait-timeout take numbers ({exc})") from exc
     return SutSettings(url=pick("--sut-url", "sut_url"), role=pick("--sut-role", "sut_role"),
                        profile=pick("dmp_profile", "profile"), preset=preset_path,
                        software_name=preset.get("software_name"), software_version=preset.get("software_version"),
-                       report_dir=pick("--report-dir", "report_dir"), signing_key=pick("--signing-key", "signing_key"))
+                       report_dir=pick("--report-dir", "report_dir"), signing_key=pick("--signing-key", "signing_key"),
+                       dmp_port=port, dmp_options=shlex.split(pick("--dmp-options", "dmp_options") or ""),
+                       lps_command=pick("--lps-command", "lps_command"), wait_timeout=timeout)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -453,12 +474,13 @@ def _module_exists(name: str) -> bool:
 
 
 @contextlib.contextmanager
-def embedded_dmp(db_path: Path, extra_args: Iterable[str] = (),
+def embedded_dmp(db_path: Path, extra_args: Iterable[str] = (), port: int = 0,
                  timeout: float = _SERVER_START_TIMEOUT) -> Iterator[str]:
-    """Run ``dmp-conformance serve`` in a subprocess on a free loopback port; yield its base URL once /health is OK."""
+    """Run ``dmp-conformance serve`` in a subprocess on a loopback port (a free one when 0); yield its base URL
+    once /health answers."""
     import httpx
 
-    port = free_port()
+    port = port or free_port()
     log_path = db_path.with_suffix(".log")
     command = [sys.executable, "-c", "from conformance.cli import app; app()", "serve", "--host", "127.0.0.1",
                "--port", str(port), "--db", f"sqlite:///{db_path}", *extra_args]

@@ -13,12 +13,15 @@ from rich.table import Table
 
 from conformance.suites import available_suites, suite_path
 
+ROLES = {"server_role": "server", "client_role": "client"}
+
 
 def register(app: typer.Typer) -> None:
-    app.command("run")(run)
+    app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(run)
 
 
 def run(
+    context: typer.Context,
     sut_url: str | None = typer.Option(None, "--sut-url", help="Base URL of the DMP under test "
                                        "(default: start the embedded reference DMP)."),
     profile: str | None = typer.Option(None, "--profile", help="Homologation profile to test (default: all)."),
@@ -32,8 +35,12 @@ def run(
     select: str | None = typer.Option(None, "-k", help="Only tests matching this pytest -k expression."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show pytest's per-test output."),
 ) -> None:
-    """Run the server-role suite against a DMP and write the signed report. Exit 0 only when every mandatory
-    (SHALL) requirement tested passed; 1 otherwise (or when nothing could be tested); 2 on a usage error."""
+    """Run a suite (default: the server-role suite against a DMP) and write the signed report.
+
+    Exit 0 only when every mandatory (SHALL) requirement tested passed; 1 otherwise (or when nothing could be
+    tested); 2 on a usage error. Options after ``--`` go to pytest and the plugin (e.g. ``-- --lps-command CMD``
+    for the client-role suite).
+    """
     console = Console(highlight=False)
     try:  # a suite of the bench by name, or a folder of tests (a vendor's own suite)
         path = Path(suite) if Path(suite).is_dir() else suite_path(suite)
@@ -47,13 +54,13 @@ def run(
     if run_dir.exists() and any(run_dir.iterdir()):
         typer.echo(f"the run directory {run_dir} already exists and is not empty", err=True)
         raise typer.Exit(2)
-    args = [str(path), "--report-dir", str(run_dir), "--sut-role", "server", "-p", "no:cacheprovider",
-            "-v" if verbose else "-q"]
+    args = [str(path), "--report-dir", str(run_dir), "--sut-role", ROLES.get(path.name, "server"),
+            "-p", "no:cacheprovider", "-v" if verbose else "-q"]
     for option, value in (("--sut-url", sut_url), ("--profile", profile), ("--sut-preset", preset),
                           ("--signing-key", signing_key), ("-k", select)):
         if value is not None:
             args += [option, str(value)]
-    code = pytest.main(args)
+    code = pytest.main([*args, *context.args])
     report = run_dir / "report.json"
     if code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) \
             or not report.is_file():

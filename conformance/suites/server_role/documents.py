@@ -32,7 +32,8 @@ def feed_request(patient: Any, content: bytes, *, person_id: str,
         healthcare_facility_type_code=Code("SA07", "1.2.250.1.71.4.2.4", "Cabinet individuel"),
         practice_setting_code=Code("ORG07", "1.2.250.1.213.1.1.4.9", "Généraliste"),
         confidentiality_codes=[NORMAL], authors=[writer], creation_time=now, service_start_time=now,
-        service_stop_time=now, language_code="fr-FR")
+        service_stop_time=now, language_code="fr-FR", legal_authenticator=xcn(person_id, "LIBRE", "MAX"),
+        source_patient_id=patient.cx())
     submission_set = new_submission_set(patient_id=patient.cx(), author=writer, content_type_code=CONTENT_TYPE,
                                         source_id=LPS_OID)
     return submission(submission_set, [(entry, content)]), entry
