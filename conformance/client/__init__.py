@@ -13,8 +13,10 @@ SOAP message (or the SOAP/MTOM error) and, for XDS transactions, the parsed XDS 
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -66,6 +68,16 @@ def patient_cx(patient: Patient | None) -> str | None:
     if patient is None or isinstance(patient, str):
         return patient
     return patient.cx()
+
+
+def tls_context(ca_file: str | Path, cert_file: str | Path | None = None,
+                key_file: str | Path | None = None) -> ssl.SSLContext:
+    """TLS 1.2+ context trusting ``ca_file``; with a client certificate for mutual TLS when given."""
+    context = ssl.create_default_context(cafile=str(ca_file))
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if cert_file is not None:
+        context.load_cert_chain(str(cert_file), str(key_file) if key_file else None)
+    return context
 
 
 def signed_vihf_factory(signer: CertifiedKey | None, *, mode: AuthMode = AuthMode.DIRECTE,
@@ -125,13 +137,13 @@ class DmpClient:
     """One method per DMP transaction; every call builds, sends and parses one SOAP exchange."""
 
     def __init__(self, base_url: str, vihf_factory: VihfFactory, *, timeout: float = 30.0,
-                 verify: bool | str = True, cert: tuple[str, str] | None = None,
-                 repository_id: str = Oid.DMP_REPOSITORY, service_prefix: str = SERVICE_PREFIX,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 verify: bool | ssl.SSLContext = True, repository_id: str = Oid.DMP_REPOSITORY,
+                 service_prefix: str = SERVICE_PREFIX, transport: httpx.BaseTransport | None = None) -> None:
+        """``verify``: an SSL context from :func:`tls_context` for TLS and mutual TLS."""
         self.vihf_factory = vihf_factory
         self.repository_id = repository_id
         self.service_prefix = service_prefix
-        self.http = httpx.Client(base_url=base_url, timeout=timeout, verify=verify, cert=cert, transport=transport)
+        self.http = httpx.Client(base_url=base_url, timeout=timeout, verify=verify, transport=transport)
 
     def __enter__(self) -> DmpClient:
         return self
@@ -241,4 +253,4 @@ class DmpClient:
                          vihf_patient)
 
 
-__all__ = ["DmpClient", "DmpResponse", "VihfFactory", "messages", "patient_cx", "signed_vihf_factory"]
+__all__ = ["DmpClient", "DmpResponse", "VihfFactory", "messages", "patient_cx", "signed_vihf_factory", "tls_context"]
