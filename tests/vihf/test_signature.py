@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from conformance.pki import TestPki
-from conformance.vihf import AuthMode, ReplayCache, Vihf, VihfPolicy, parse_vihf, verify_vihf
+from conformance.vihf import AuthMode, CodedValue, ReplayCache, Vihf, VihfPolicy, parse_vihf, verify_vihf
 from conformance.vihf.model import DS_NS, SAML_NS
 
 from .conftest import NOW
@@ -287,3 +287,21 @@ def test_comment_inside_the_name_id_does_not_truncate_it(make_vihf: Callable[...
     assert b"<!--x-->" in raw
     result = verify_vihf(raw, policy)
     assert result.authenticated and result.vihf is not None and result.vihf.subject_id == vihf.subject_id
+
+
+_free_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=25).map(
+    str.strip).filter(bool)
+
+
+@pytest.mark.requirement("BENCH-VIHF-SIGNATURE")
+@given(subject=_free_text, name=_free_text, display=_free_text, mode=st.sampled_from(list(AuthMode)))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_signed_content_verifies_and_reads_back(subject: str, name: str, display: str, mode: AuthMode,
+                                                    make_vihf: Callable[..., Vihf],
+                                                    signed: Callable[..., etree._Element],
+                                                    policy: VihfPolicy) -> None:
+    vihf = make_vihf(mode, subject_id=subject, subject_name=name,
+                     roles=[CodedValue("10", "1.2.250.1.71.1.2.7", display), CodedValue("SM26", "1.2.250.1.71.4.2.5")])
+    result = verify_vihf(etree.tostring(signed(vihf)), policy)
+    assert result.signature is not None and result.signature.ok
+    assert result.vihf == vihf

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from conformance.findings import Severity, rules
@@ -150,3 +152,14 @@ def test_official_example_defects(dmp_lps_package: Path) -> None:
                                        submission_set_unique_id="1.2.250.1.999.1.1.7898.3.1622814651504", now=later)
     coverage = [f.message for f in request if f.rule == "BENCH-XADES-COVERAGE"]
     assert len(coverage) == 4
+
+
+@given(data=st.data())
+@settings(max_examples=30, deadline=None)
+def test_random_corruption_never_crashes(data: st.DataObject) -> None:
+    pki = TestPki.generate()
+    raw = bytearray(build(pki))
+    for _ in range(data.draw(st.integers(1, 4))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    findings = check_signature_document(bytes(raw), DOCS, pki.trust, submission_set_unique_id=SS, now=NOW)
+    assert not any("could not be evaluated" in f.message for f in findings)
