@@ -43,9 +43,22 @@ def _missing(message: SoapMessage, local: str, why: str) -> Violation:
     return Violation(f"wsa:{local} is missing; {why}", location=location, line=line)
 
 
+# The catalogue requirement (profiles/requirements/bench.yaml) each rule implements
+_REQUIREMENT_OF = {
+    **dict.fromkeys(("BENCH-WSA-ACTION", "BENCH-WSA-ACTION-KNOWN", "BENCH-WSA-MESSAGEID", "BENCH-WSA-REPLYTO",
+                     "BENCH-WSA-MUSTUNDERSTAND", "BENCH-WSA-UNIQUE", "BENCH-SOAP-MIME-ACTION",
+                     "BENCH-SOAP-BODY-ACTION"), "BENCH-WSA"),
+    **dict.fromkeys(("BENCH-WSA-RELATESTO", "BENCH-WSA-TO-RESPONSE"), "BENCH-DMP-WSA-RESPONSE"),
+    **dict.fromkeys(("BENCH-MTOM-XOP-DOCUMENTS", "BENCH-MTOM-REQUIRED"), "BENCH-MTOM"),
+    "BENCH-SOAP-SECURITY": "BENCH-VIHF-ONE",
+    "BENCH-SOAP-FAULT": "BENCH-DMP-ERRORS",
+}
+
+
 def _register(rule_id: str, title: str, severity: Severity = Severity.ERROR,
               hint: str | None = None) -> Callable[[Check], Check]:
-    return rules.register(rule_id, kind="soap", title=title, severity=severity, hint=hint)
+    return rules.register(rule_id, kind="soap", title=title, severity=severity, hint=hint,
+                          requirement=_REQUIREMENT_OF.get(rule_id))
 
 
 @_register("BENCH-SOAP-VERSION", "the envelope is SOAP 1.2", Severity.WARNING,

@@ -345,15 +345,21 @@ def td33_status_request(submission_set: SubmissionSet, entry_uuid: str, *, origi
     return _request(update.to_element(), Action.ITI57, security=security, message_id=message_id)
 
 
-def td33_metadata_update_request(submission_set: SubmissionSet, entry: DocumentEntry, previous_version: str, *,
-                                 security: etree._Element | None = None) -> OutgoingMessage:
+def metadata_update(submission_set: SubmissionSet, entry: DocumentEntry, previous_version: str,
+                    association_id: str = "assoc1") -> SubmitObjectsRequest:
     """TD3.3a/b: a new DocumentEntry version (same lid) with HasMember ``PreviousVersion`` (ITI-57)."""
-    association = Association(id="assoc1", type=AssociationType.HAS_MEMBER, source=submission_set.id,
+    association = Association(id=association_id, type=AssociationType.HAS_MEMBER, source=submission_set.id,
                               target=entry.id, extra_slots=[Slot("SubmissionSetStatus", ["Original"]),
                                                             Slot("PreviousVersion", [previous_version])])
-    update = SubmitObjectsRequest(RegistryObjectList(submission_sets=[submission_set], document_entries=[entry],
-                                                     associations=[association]))
-    return _request(update.to_element(), Action.ITI57, security=security)
+    return SubmitObjectsRequest(RegistryObjectList(submission_sets=[submission_set], document_entries=[entry],
+                                                   associations=[association]))
+
+
+def td33_metadata_update_request(submission_set: SubmissionSet, entry: DocumentEntry, previous_version: str, *,
+                                 security: etree._Element | None = None,
+                                 message_id: str | None = None) -> OutgoingMessage:
+    update = metadata_update(submission_set, entry, previous_version)
+    return _request(update.to_element(), Action.ITI57, security=security, message_id=message_id)
 
 
 # --- responses ----------------------------------------------------------------------------------------------
@@ -386,6 +392,7 @@ __all__ = [
     "cx",
     "document_entry_from_cda",
     "hl7_ts_to_utc",
+    "metadata_update",
     "new_oid",
     "new_submission_set",
     "placeholder_signature",

@@ -103,9 +103,27 @@ def is_signature(entry: DocumentEntry) -> bool:
     return entry.class_code is not None and entry.class_code.code == SIGNATURE_CLASS_CODE
 
 
-def _register(rule_id: str, title: str, severity: Severity = Severity.ERROR, hint: str | None = None,
-              requirement: str | None = None) -> Callable[[Check], Check]:
-    return rules.register(rule_id, kind="xds", title=title, severity=severity, hint=hint, requirement=requirement)
+# The catalogue requirement (profiles/requirements/*.yaml) each rule implements, where there is one
+_REQUIREMENT_OF = {
+    **dict.fromkeys(("BENCH-XDS-SS-CONTENTTYPE", "BENCH-XDS-DE-CLASSCODE", "BENCH-XDS-DE-TYPECODE",
+                     "BENCH-XDS-DE-FORMATCODE", "BENCH-XDS-FORMATCODE-SCHEME", "BENCH-XDS-DE-FACILITY",
+                     "BENCH-XDS-DE-PRACTICE", "BENCH-XDS-DE-CONFIDENTIALITY-COUNT",
+                     "BENCH-XDS-DE-CONFIDENTIALITY-VALUESET", "BENCH-XDS-DE-CONFIDENTIALITY-HL7",
+                     "BENCH-XDS-DE-CONFIDENTIALITY-DUPLICATE", "BENCH-XDS-CODE-SCHEME"), "BENCH-XDS-CODES"),
+    **dict.fromkeys(("BENCH-XDS-SIGNATURE", "BENCH-XDS-SIGNATURE-METADATA"), "BENCH-XDS-SIGNATURE"),
+    **dict.fromkeys(("BENCH-XDS-DOC-MISSING", "BENCH-XDS-DOC-METADATA-MISSING", "BENCH-XDS-DOC-CONTENT"),
+                    "BENCH-MTOM"),
+    **dict.fromkeys(("BENCH-XDS-STATUS-UPDATE", "BENCH-XDS-STATUS-VALUES"), "BENCH-XDS-STATUS"),
+    **dict.fromkeys(("BENCH-XDS-RESPONSE-STATUS", "BENCH-XDS-RESPONSE-ERROR"), "BENCH-DMP-ERRORS"),
+    "BENCH-XDS-RPLC": "BENCH-XDS-RPLC",
+    "BENCH-XDS-XCN-NAMES": "RG_2230",
+}
+
+
+def _register(rule_id: str, title: str, severity: Severity = Severity.ERROR,
+              hint: str | None = None) -> Callable[[Check], Check]:
+    return rules.register(rule_id, kind="xds", title=title, severity=severity, hint=hint,
+                          requirement=_REQUIREMENT_OF.get(rule_id))
 
 
 # --- locations ------------------------------------------------------------------------------------------------
@@ -677,7 +695,7 @@ def xcn_format(check: XdsCheck) -> Iterator[Violation]:
 
 
 @_register("BENCH-XDS-XCN-NAMES", "authorPerson and legalAuthenticator carry family and given names",
-           requirement="RG_2230", hint="fill XCN.2 (family) and XCN.3 (given): the DMP rejects empty names")
+           hint="fill XCN.2 (family) and XCN.3 (given): the DMP rejects empty names")
 def xcn_names(check: XdsCheck) -> Iterator[Violation]:
     for obj, label, step, value in _persons(check):
         try:

@@ -165,7 +165,8 @@ def test_every_soap_rule_has_a_failing_case():
     assert registered == set(REQUEST_MUTATIONS) | set(RESPONSE_MUTATIONS) | set(CONTENT_TYPE_CASES) | PLAIN_SOAP_CASES
 
 
-@pytest.mark.parametrize("rule_id", sorted(REQUEST_MUTATIONS) + sorted(RESPONSE_MUTATIONS))
+@pytest.mark.parametrize("rule_id", [pytest.param(r, marks=pytest.mark.requirement(r))
+                                     for r in sorted(REQUEST_MUTATIONS) + sorted(RESPONSE_MUTATIONS)])
 def test_rule_fires(rule_id: str):
     make, mutate = ((request_envelope, REQUEST_MUTATIONS[rule_id]) if rule_id in REQUEST_MUTATIONS
                     else (response_envelope, RESPONSE_MUTATIONS[rule_id]))
@@ -176,13 +177,13 @@ def test_rule_fires(rule_id: str):
     assert rule_id in {f.rule for f in run(envelope)}
 
 
-@pytest.mark.parametrize("rule_id", sorted(CONTENT_TYPE_CASES))
+@pytest.mark.parametrize("rule_id", [pytest.param(r, marks=pytest.mark.requirement(r)) for r in sorted(CONTENT_TYPE_CASES)])
 def test_content_type_rules(rule_id: str):
     assert rule_id in {f.rule for f in run(request_envelope(), CONTENT_TYPE_CASES[rule_id])}
     assert rule_id not in {f.rule for f in run(request_envelope(), f'application/soap+xml; action="{Action.ITI18}"')}
 
 
-@pytest.mark.parametrize("rule_id", sorted(PLAIN_SOAP_CASES))
+@pytest.mark.parametrize("rule_id", [pytest.param(r, marks=pytest.mark.requirement(r)) for r in sorted(PLAIN_SOAP_CASES)])
 def test_plain_soap_rules(rule_id: str):
     assert rule_id in {f.rule for f in run(request_envelope(), mtom=False)}
     assert rule_id not in {f.rule for f in run(request_envelope())}

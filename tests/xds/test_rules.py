@@ -11,7 +11,6 @@ import conformance.xds.rules  # noqa: F401  (registers the rules)
 from conformance.findings import Finding, rules
 from conformance.xds import (
     AdhocQueryResponse,
-    Association,
     AssociationType,
     Classification,
     Code,
@@ -57,15 +56,14 @@ def registry_response_objects() -> RegistryObjectList:
 
 
 def metadata_update() -> SubmitObjectsRequest:
-    """TD3.3a: a new version of an entry (same lid) with PreviousVersion."""
+    """TD3.3a: a new version of an entry (same lid), masked to professionals, with PreviousVersion."""
     request = sample_submission()
-    entry = replace(request.metadata.document_entries[0], lid=ENTRY_UUID, confidentiality_codes=[
-        *request.metadata.document_entries[0].confidentiality_codes,
-        Code("MASQUE_PS", Oid.TRE_A07_VISIBILITY, "Masqué aux professionnels de santé")])
-    association = Association(id="a1", type=AssociationType.HAS_MEMBER, source="SubmissionSet01", target=entry.id,
-                              extra_slots=[Slot("SubmissionSetStatus", ["Original"]), Slot("PreviousVersion", ["1"])])
-    return SubmitObjectsRequest(RegistryObjectList(submission_sets=request.metadata.submission_sets,
-                                                   document_entries=[entry], associations=[association]))
+    entry = request.metadata.document_entries[0]
+    masked = replace(entry, lid=ENTRY_UUID, confidentiality_codes=[
+        *entry.confidentiality_codes, Code("MASQUE_PS", Oid.TRE_A07_VISIBILITY, "Masqué aux professionnels de santé")])
+    sset = request.metadata.submission_set
+    assert sset is not None
+    return builders.metadata_update(sset, masked, "1")
 
 
 def valid_bodies() -> dict[str, object]:
@@ -247,7 +245,7 @@ def test_every_xds_rule_has_a_failing_case():
     assert len(registered) >= 40
 
 
-@pytest.mark.parametrize("rule_id", sorted(MUTATIONS))
+@pytest.mark.parametrize("rule_id", [pytest.param(r, marks=pytest.mark.requirement(r)) for r in sorted(MUTATIONS)])
 def test_rule_fires_on_its_mutation(rule_id: str):
     body = MUTATIONS[rule_id](sample_submission())
     fired = [f for f in findings(body) if f.rule == rule_id]
@@ -255,7 +253,8 @@ def test_rule_fires_on_its_mutation(rule_id: str):
     assert all(f.location and f.message for f in fired)
 
 
-@pytest.mark.parametrize("rule_id", sorted(PROFILE_CASES))
+@pytest.mark.parametrize("rule_id", [pytest.param(r, marks=pytest.mark.requirement(r))
+                                     for r in sorted(PROFILE_CASES)])
 def test_profile_rules(rule_id: str):
     mutate, production = PROFILE_CASES[rule_id]
     assert rule_id not in {f.rule for f in findings(mutate(sample_submission()))}

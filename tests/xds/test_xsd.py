@@ -17,7 +17,7 @@ from conformance.xds.queries import find_documents
 from conformance.xds.xsd import XsdUnavailable, xsd_findings
 
 from .samples import PATIENT_ID, sample_submission
-from .test_rules import registry_response_objects
+from .test_rules import metadata_update, registry_response_objects
 
 
 def _outgoing() -> dict[str, builders.OutgoingMessage]:
@@ -28,6 +28,7 @@ def _outgoing() -> dict[str, builders.OutgoingMessage]:
         "TD3.1": builders.td31_request(find_documents(PATIENT_ID)),
         "TD3.2": builders.td32_request(["1.2.3"]),
         "TD3.3c": builders.td33_status_request(sset, "urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301"),
+        "TD3.3a": builders.td33_metadata_update_request(sset, metadata_update().metadata.document_entries[0], "1"),
         "TD2.1 response": builders.registry_response(RegistryResponse.failure("XDSUnknownPatientId", "inconnu")),
         "TD3.1 response": builders.query_response(AdhocQueryResponse(objects=registry_response_objects(),
                                                                      total_result_count=2, start_index=0)),
