@@ -165,7 +165,6 @@ class RunRecorder:
     tests: dict[str, _TestRecord] = field(default_factory=dict)
     artefacts: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # name → (sha256, version)
     embedded: bool = False
-    catalogue: Any = None  # conformance.requirements.Catalogue, loaded at collection
     fingerprint: str | None = None  # of the key that signed the run directory
 
     def record(self, nodeid: str) -> _TestRecord:
@@ -221,8 +220,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     from conformance.requirements import load_catalogue
 
     recorder = recorder_of(config)
-    # Test modules are imported by now, so rules they registered are in the registry too.
-    catalogue = recorder.catalogue = load_catalogue()
+    # Test modules are imported by now, so the rules they use are registered: importing every other rule module
+    # (a second or more) is only needed when an ID is not found, and for the report's complete matrix.
+    catalogue = load_catalogue(with_rules=False).with_rules()
+    if catalogue.unknown(i for ids in marked.values() for i in ids):
+        catalogue = load_catalogue()
     for error in catalogue.load_errors:
         warnings.warn(pytest.PytestWarning(f"rules missing from the requirement catalogue: {error}"), stacklevel=1)
     unknown = {rid: [n for n, ids in marked.items() if rid in ids]
@@ -347,7 +349,7 @@ def write_run(recorder: RunRecorder, run_dir: Path) -> str:
     from conformance.reports.rundir import write_run_dir
     from conformance.requirements import default_directory, load_catalogue
 
-    catalogue = recorder.catalogue or load_catalogue()
+    catalogue = load_catalogue()  # complete: every registered rule gets a verdict in the matrix
     tests = [TestResult(nodeid=r.nodeid, name=r.name, outcome=Outcome(r.outcome), duration=round(r.duration, 6),
                         requirements=r.requirements, message=r.message, details=r.details,
                         transactions=r.transactions, profiles=r.profiles,
