@@ -50,18 +50,20 @@ FOREIGN_BIRTH_PLACES: tuple[tuple[str, str], ...] = (
     ("99350", "Maroc"), ("99351", "Tunisie"), ("99352", "Algérie"),
 )
 
-# Specialties (code system 1.2.250.1.213.1.1.4.5, value set JDV_J01) as written in the official examples.
+# Professions (TRE_G15) and specialties as combined in JDV_J01 author codes ("G15_10/SM26", code system
+# 1.2.250.1.213.1.1.4.5), with the display names the official examples use.
 SPECIALTY_SYSTEM = "1.2.250.1.213.1.1.4.5"
-SPECIALTIES: tuple[tuple[str, str], ...] = (
-    ("G15_10/SM26", "Médecin - Qualifié en Médecine Générale (SM)"),
-    ("G15_10/SM03", "Médecin - Biologie médicale (SM)"),
-    ("G15_10/SM20", "Médecin - Gynécologie-obstétrique (SM)"),
-    ("G15_10/SM40", "Médecin - Pédiatrie (SM)"),
-    ("G15_10/SM44", "Médecin - Radio-diagnostic (SM)"),
-    ("G15_10/SM32", "Médecin - Neurologie (SM)"),
-    ("G15_60", "Infirmier"),
-    ("G15_50", "Sage-Femme"),
-    ("G15_21/A", "Pharmacien titulaire d'officine"),
+PHYSICIAN = "10"
+SPECIALTIES: tuple[tuple[str, str, str], ...] = (
+    (PHYSICIAN, "SM26", "Médecin - Qualifié en Médecine Générale (SM)"),
+    (PHYSICIAN, "SM03", "Médecin - Biologie médicale (SM)"),
+    (PHYSICIAN, "SM20", "Médecin - Gynécologie-obstétrique (SM)"),
+    (PHYSICIAN, "SM40", "Médecin - Pédiatrie (SM)"),
+    (PHYSICIAN, "SM44", "Médecin - Radio-diagnostic (SM)"),
+    (PHYSICIAN, "SM32", "Médecin - Neurologie (SM)"),
+    ("60", "", "Infirmier"),
+    ("50", "", "Sage-Femme"),
+    ("21", "A", "Pharmacien titulaire d'officine"),
 )
 
 
@@ -95,13 +97,23 @@ class Patient:
 
 @dataclass(frozen=True, slots=True)
 class Professional:
+    """A health professional: ``profession_code`` is the TRE_G15 profession (``10`` physician), ``specialty_code``
+    the specialty inside it (``SM26``, empty when the profession has none)."""
+
     rpps: str
     family_name: str
     given_name: str
+    profession_code: str
     specialty_code: str
     specialty_display: str
     specialty_system: str = SPECIALTY_SYSTEM
     prefix: str = "DR"
+
+    @property
+    def author_specialty_code(self) -> str:
+        """The JDV_J01 code of ``assignedAuthor/code`` and XDS authorSpecialty: ``G15_10/SM26``, ``G15_60``."""
+        profession = f"G15_{self.profession_code}"
+        return f"{profession}/{self.specialty_code}" if self.specialty_code else profession
 
     @property
     def idnat(self) -> str:
@@ -169,14 +181,19 @@ class SyntheticIdentities:
             street=self._faker.street_address(), postal_code=self._faker.postcode(), city=self._faker.city(),
         )
 
-    def professional(self) -> Professional:
+    def professional(self, profession: str | None = PHYSICIAN) -> Professional:
+        """A professional of ``profession`` (TRE_G15 code, physicians by default; None = any profession)."""
         rpps = make_rpps("10" + "".join(str(self._rng.randint(0, 9)) for _ in range(8)))
-        code, display = self._rng.choice(SPECIALTIES)
+        choices = [s for s in SPECIALTIES if profession is None or s[0] == profession]
+        if not choices:
+            raise ValueError(f"no synthetic specialty for profession {profession!r} "
+                             f"(known: {', '.join(sorted({s[0] for s in SPECIALTIES}))})")
+        profession_code, specialty, display = self._rng.choice(choices)
         sex = self._rng.choice(("M", "F"))
         given = self._faker.first_name_male() if sex == "M" else self._faker.first_name_female()
         return Professional(rpps=rpps, family_name=self._faker.last_name().upper(), given_name=given,
-                            specialty_code=code, specialty_display=display,
-                            prefix="DR" if code.startswith("G15_10") else "")
+                            profession_code=profession_code, specialty_code=specialty, specialty_display=display,
+                            prefix="DR" if profession_code == PHYSICIAN else "")
 
     def structure(self) -> Structure:
         code, _ = self._rng.choice([d for d in self._departments if len(d[0]) == 2 and d[0].isdigit()])

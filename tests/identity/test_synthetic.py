@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import given
 
 from conformance.identity import (
@@ -49,7 +50,8 @@ def test_professionals_and_structures_have_valid_ids() -> None:
         professional = ids.professional()
         assert rpps_key_valid(professional.rpps)
         assert parse_ps_idnat(professional.idnat).rpps == professional.rpps
-        assert professional.specialty_code.startswith("G15_")
+        assert professional.profession_code == "10" and professional.specialty_code.startswith("SM")
+        assert professional.author_specialty_code == f"G15_10/{professional.specialty_code}"
         structure = ids.structure()
         assert finess_key_valid(structure.finess) and siret_valid(structure.siret)
         assert structure.idnat == "1" + structure.finess
@@ -68,3 +70,12 @@ def test_strategies_draw_consistent_identities(patient: Patient, professional: P
                                                structure: Structure) -> None:
     assert parse_nir(patient.nir).sex == patient.sex
     assert rpps_key_valid(professional.rpps) and finess_key_valid(structure.finess)
+
+
+def test_other_professions() -> None:
+    ids = SyntheticIdentities(seed=2)
+    codes = {ids.professional(profession=None).author_specialty_code for _ in range(60)}
+    assert "G15_60" in codes and "G15_21/A" in codes
+    assert ids.professional(profession="50").author_specialty_code == "G15_50"
+    with pytest.raises(ValueError, match="no synthetic specialty"):
+        ids.professional(profession="99")
