@@ -225,7 +225,7 @@ def _run_schematrons(run: _Run, tree: etree._ElementTree, package: InstalledPack
                 return
             details["package_warnings"] = [f.message for f in getattr(engine, "package_findings", [])]
         try:
-            outcome = engine.validate(schematron, tree, document_uri=run.result.path or None)
+            outcome = engine.validate(schematron, tree, document_uri=_document_uri(run.result.path))
         except Exception as exc:  # an engine defect must not hide the other stages' verdicts
             summaries.append({"schematron": schematron, "status": "engine_error"})
             run.add([_unavailable(schematron, label, is_volet, package, "could not be run",
@@ -290,3 +290,9 @@ def _count(value: Any) -> int | None:
     if value is None or isinstance(value, int):
         return value
     return len(value)
+
+
+def _document_uri(path: str) -> str | None:
+    """A proper file URI (spaces and accents percent-encoded) for a real file; None for other labels."""
+    candidate = Path(path) if path else None
+    return candidate.resolve().as_uri() if candidate is not None and candidate.is_file() else None

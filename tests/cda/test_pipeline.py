@@ -217,9 +217,12 @@ needs_engine = pytest.mark.skipif(not HAS_ENGINE, reason="schematron engine (con
 @needs_engine
 @pytest.mark.official
 @pytest.mark.slow
-def test_valid_example_is_valid_with_all_six_schematrons(cisis_package: Path, engine_profiles_dir: Path) -> None:
-    result = validate_cda((cisis_package / LDL_SES).read_bytes(), LDL_SES, cisis_package,
-                          profiles_dir=engine_profiles_dir)
+def test_valid_example_is_valid_with_all_six_schematrons(cisis_package: Path, engine_profiles_dir: Path,
+                                                          tmp_path: Path) -> None:
+    # a file name with a space and an accent, as in ExemplesCDA (it must become a proper document URI)
+    copy = tmp_path / "Lettre de liaison é.xml"
+    shutil.copy(cisis_package / LDL_SES, copy)
+    result = validate_cda(copy.read_bytes(), str(copy), cisis_package, profiles_dir=engine_profiles_dir)
     assert result.valid, [f.to_dict() for f in result.findings if f.is_error]
     statuses = {s["schematron"]: s["status"] for s in result.details["schematrons"]}
     assert len(statuses) == 6 and set(statuses.values()) == {"ok"}
