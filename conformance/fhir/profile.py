@@ -56,12 +56,11 @@ class ElementNode:
         return {t.get("code", "") for t in self.types}
 
     def descend(self, path: str) -> ElementNode | None:
+        """The element at a discriminator path (plain element names: the forms PDSm uses)."""
         node: ElementNode | None = self
         for part in path.split("."):
-            if node is None or part == "$this":
-                continue
-            part = re.sub(r"\.?(resolve|ofType)\(.*\)$", "", part)
-            node = node.children.get(part) or node.children.get(part + "[x]")
+            if node is not None and part != "$this":
+                node = node.children.get(part) or node.children.get(part + "[x]")
         return node
 
 
@@ -173,6 +172,17 @@ def _short(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def array(value: Any) -> list[Any]:
+    """A JSON array element as a list; anything else (damaged input, reported elsewhere) as empty."""
+    return value if isinstance(value, list) else []
+
+
+def type_of(value: Any) -> str | None:
+    """The resourceType of a JSON resource, None when absent or not a string (damaged input)."""
+    resource_type = value.get("resourceType") if isinstance(value, dict) else None
+    return resource_type if isinstance(resource_type, str) else None
+
+
 def reference_type(reference: str) -> str | None:
     match = _RELATIVE_REF.match(reference)
     return match.group(1) if match else None
@@ -198,15 +208,15 @@ class ValidationRun:
         self.closed_world = closed_world
         self.by_url: dict[str, dict[str, Any]] = {}
         self.stats: dict[str, int] = {"invariants": 0, "invariants_skipped": 0}
-        self._conformance: dict[tuple[int, str], bool] = {}
-        self._in_progress: set[tuple[int, str]] = set()
+        self.conformance: dict[tuple[int, str], bool] = {}
+        self.in_progress: set[tuple[int, str]] = set()
         # Findings of a resource against a profile set, located from its resource type: slice matching,
         # reference targets and the walk itself all need them, so each resource is validated once.
-        self._validated: dict[tuple[int, tuple[str, ...], int], list[Finding]] = {}
+        self.validated: dict[tuple[int, tuple[str, ...], int], list[Finding]] = {}
         for resource in known:
             self._index(resource, None)
         if root.get("resourceType") == "Bundle":
-            for entry in root.get("entry") or []:
+            for entry in array(root.get("entry")):
                 if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
                     self._index(entry["resource"], entry.get("fullUrl"))
 
@@ -221,7 +231,7 @@ class ValidationRun:
             if reference == "#":
                 return frame.container
             wanted = reference[1:]
-            return next((c for c in frame.container.get("contained") or []
+            return next((c for c in array(frame.container.get("contained"))
                          if isinstance(c, dict) and c.get("id") == wanted), None)
         if reference in self.by_url:
             return self.by_url[reference]
@@ -256,7 +266,7 @@ class ProfileChecker:
                 profiled = True
         if resource.get("resourceType") == "Bundle" and not profiled:
             # Without a Bundle profile the entries are validated here, against their declared profiles.
-            for index, entry in enumerate(resource.get("entry") or []):
+            for index, entry in enumerate(array(resource.get("entry"))):
                 inner = entry.get("resource") if isinstance(entry, dict) else None
                 if isinstance(inner, dict):
                     self.validate_at(inner, self._declared_profiles(inner, []), f"{location}.entry[{index}].resource",
@@ -266,38 +276,38 @@ class ProfileChecker:
                  container: dict[str, Any] | None = None) -> bool:
         """Whether ``resource`` has no error against ``url`` (base checks only for profiles we do not hold)."""
         key = (id(resource), url or "")
-        if key in run._conformance:
-            return run._conformance[key]
-        if key in run._in_progress:  # a reference cycle (DocumentReference ↔ List): assume conformance
+        if key in run.conformance:
+            return run.conformance[key]
+        if key in run.in_progress:  # a reference cycle (DocumentReference ↔ List): assume conformance
             return True
         expected_type = self.registry.type_of(url) if url else None
         if expected_type and expected_type not in ("Resource", resource.get("resourceType")):
-            run._conformance[key] = False
+            run.conformance[key] = False
             return False
-        run._in_progress.add(key)
+        run.in_progress.add(key)
         try:
             result = not any(f.is_error for f in self._validate_once(resource, [url] if url else [], run, container))
         finally:
-            run._in_progress.discard(key)
-        run._conformance[key] = result
+            run.in_progress.discard(key)
+        run.conformance[key] = result
         return result
 
     def _validate_once(self, resource: dict[str, Any], profiles: list[str], run: ValidationRun,
                        container: dict[str, Any] | None = None) -> list[Finding]:
         key = (id(resource), tuple(dict.fromkeys(profiles)), id(container) if container is not None else 0)
-        cached = run._validated.get(key)
+        cached = run.validated.get(key)
         if cached is None:
             saved, run.findings = run.findings, []
             try:
-                self.validate(resource, list(key[1]), resource.get("resourceType", "?"), run, container)
+                self.validate(resource, list(key[1]), type_of(resource) or "?", run, container)
             finally:
                 cached, run.findings = run.findings, saved
-            run._validated[key] = cached
+            run.validated[key] = cached
         return cached
 
     def validate_at(self, resource: dict[str, Any], profiles: list[str], location: str, run: ValidationRun) -> None:
         """Validate a nested resource (validated once per run) and report its findings at ``location``."""
-        prefix = resource.get("resourceType", "?")
+        prefix = type_of(resource) or "?"
         for finding in self._validate_once(resource, profiles, run):
             where = finding.location or prefix
             relocated = location + where[len(prefix):] if where.startswith(prefix) else where
@@ -316,7 +326,7 @@ class ProfileChecker:
 
     def _base_checks(self, resource: dict[str, Any], location: str, run: ValidationRun,
                      frame: ResourceFrame) -> None:
-        contained = [c for c in resource.get("contained") or [] if isinstance(c, dict)]
+        contained = [c for c in array(resource.get("contained")) if isinstance(c, dict)]
         found = scan(resource, location)
         self._dom_rules(resource, contained, found, location, run)
         self._reference_rules(found, run, frame)
@@ -325,8 +335,8 @@ class ProfileChecker:
             run.add("ele-1", "an element must have a value or children; found an empty object or list", where,
                     "remove the empty element")
         for index, inner in enumerate(contained):
-            self.validate(inner, inner.get("meta", {}).get("profile", []) if isinstance(inner.get("meta"), dict)
-                          else [], f"{location}.contained[{index}]", run, container=resource)
+            self.validate(inner, self._declared_profiles(inner, []), f"{location}.contained[{index}]", run,
+                          container=resource)
         if resource.get("resourceType") == "Bundle":
             self._bundle_rules(resource, location, run)
 
@@ -393,7 +403,7 @@ class ProfileChecker:
                         "not both", where, "keep either the value or the nested extensions")
 
     def _bundle_rules(self, bundle: dict[str, Any], location: str, run: ValidationRun) -> None:
-        for index, entry in enumerate(bundle.get("entry") or []):
+        for index, entry in enumerate(array(bundle.get("entry"))):
             if not isinstance(entry, dict):
                 continue
             full_url = entry.get("fullUrl")
@@ -484,7 +494,7 @@ class ProfileChecker:
     @staticmethod
     def _declared_profiles(resource: dict[str, Any], already: list[str]) -> list[str]:
         meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
-        return [p for p in meta.get("profile") or [] if isinstance(p, str) and p not in already]
+        return [p for p in array(meta.get("profile")) if isinstance(p, str) and p not in already]
 
     # ------------------------------------------------------------ slicing
 
@@ -510,13 +520,13 @@ class ProfileChecker:
                     return False
             elif kind == "type":
                 codes = target.type_codes() if target is not None else set()
-                if not any(isinstance(a, dict) and a.get("resourceType") in codes for a in actual):
+                if not any(type_of(a) in codes for a in actual):
                     return False
             elif kind == "profile":
                 profiles = [p for t in (target.types if target else []) for p in t.get("profile", [])]
                 codes = target.type_codes() if target else set()
                 resources = [a for a in actual if isinstance(a, dict)]
-                if not resources or not all(r.get("resourceType") in codes | {"Resource"} for r in resources):
+                if not resources or not all(type_of(r) in codes | {"Resource"} for r in resources):
                     return False
                 if profiles and not all(any(self.conforms(r, p, run) for p in profiles) for r in resources):
                     return False
@@ -559,7 +569,7 @@ class ProfileChecker:
     @staticmethod
     def _closest_slice(node: ElementNode, value: Any) -> ElementNode | None:
         """For an entry matching no slice, the slice of the same resource type, to explain what is wrong."""
-        resource_type = value.get("resource", {}).get("resourceType") if isinstance(value, dict) else None
+        resource_type = type_of(value.get("resource")) if isinstance(value, dict) else None
         for slice_node in node.slices.values():
             resource = slice_node.children.get("resource")
             if resource is not None and resource_type in resource.type_codes():
@@ -590,8 +600,8 @@ class ProfileChecker:
         if isinstance(value, str):
             ok, shown, display_error = value_set.has_code(value), value, None
         else:
-            codings = value.get("coding", []) if isinstance(value, dict) and "coding" in value else [value]
-            codings = [c for c in codings if isinstance(c, dict)]
+            listed = value.get("coding") if isinstance(value, dict) and "coding" in value else [value]
+            codings = [c for c in (listed if isinstance(listed, list) else [listed]) if isinstance(c, dict)]
             ok = any(value_set.has_coding(c.get("system"), c.get("code")) for c in codings)
             shown = ", ".join(f"{c.get('system')}#{c.get('code')}" for c in codings) or "no coding"
             display_error = None
@@ -626,7 +636,7 @@ class ProfileChecker:
                     "a contained resource", location, "contain the target and reference it as \"#<id>\"",
                     element=node.id)
         target = run.resolve(reference, frame)
-        actual = target.get("resourceType") if target else reference_type(reference)
+        actual = type_of(target) if target else reference_type(reference)
         allowed = {self.registry.type_of(p) for p in targets} - {None}
         if not actual or not allowed or "Resource" in allowed:
             return
@@ -704,7 +714,7 @@ def scan(resource: dict[str, Any], path: str) -> Scan:
         if isinstance(reference, str):
             found.references.append((reference, "".join(parts)))
         for key, child in item.items():
-            if key == "contained" or (key == "resource" and isinstance(child, dict) and "resourceType" in child):
+            if key == "contained" or (key == "resource" and type_of(child)):
                 continue
             is_extension = key in ("extension", "modifierExtension")
             if child == {} or child == []:

@@ -48,6 +48,15 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [] if value is None else [value]
 
 
+def _get(value: Any, key: str) -> Any:
+    """``value[key]`` when ``value`` is an object, else None: rules read damaged input too."""
+    return value.get(key) if isinstance(value, dict) else None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _coded(resource: dict[str, Any], path: tuple[str, ...], base: str) -> Iterator[tuple[dict[str, Any], str]]:
     """(coding, FHIRPath) of every coding at ``path`` (lists indexed as in the instance)."""
     frontier: list[tuple[Any, str]] = [(resource, base)]
@@ -143,8 +152,7 @@ def submission_set_unique_id(model: Any) -> Iterator[Violation]:
 
 
 def _is_submission_set(resource: dict[str, Any]) -> bool:
-    return any(isinstance(c, dict) and c.get("code") == "submissionset"
-               for c in _as_list((resource.get("code") or {}).get("coding")))
+    return any(_get(c, "code") == "submissionset" for c in _as_list(_get(resource.get("code"), "coding")))
 
 
 # ---------------------------------------------------------------- attachments
@@ -225,7 +233,7 @@ def _system_rule(key: str, elements: list[str]) -> None:
             for element in elements:
                 allowed = model.terminology.systems_of(table[element]["systems"])
                 for coding, where in _coded(resource, tuple(element.split(".")[1:]), path):
-                    if coding.get("system") not in allowed:
+                    if _str(coding.get("system")) not in allowed:
                         yield Violation(f"{element}: code system {coding.get('system')!r} is not allowed; expected "
                                         f"one of {', '.join(table[element]['systems'])}", location=f"{where}.system")
 
@@ -273,7 +281,7 @@ def security_label(model: Any) -> Iterator[Violation]:
             continue
         confidentiality = 0
         for coding, where in _coded(resource, ("securityLabel",), path):
-            system, code = coding.get("system"), coding.get("code")
+            system, code = _str(coding.get("system")), _str(coding.get("code"))
             if system == v3 and code in V3_CONFIDENTIALITY:
                 confidentiality += 1
             elif not (system == tre_a07 and code in DMP_VISIBILITY):
@@ -293,8 +301,7 @@ def security_label(model: Any) -> Iterator[Violation]:
                      "Reference(DocumentReference)}")
 def relates_to(model: Any) -> Iterator[Violation]:
     patches = _is_transaction(model) and any(
-        isinstance(e, dict) and (e.get("request") or {}).get("method") == "PATCH"
-        for e in _as_list(model.resource.get("entry")))
+        _get(_get(e, "request"), "method") == "PATCH" for e in _as_list(model.resource.get("entry")))
     for resource, path in _document_references(model):
         replaces = [(i, r) for i, r in enumerate(_as_list(resource.get("relatesTo")))
                     if isinstance(r, dict) and r.get("code") == "replaces"]
@@ -302,8 +309,7 @@ def relates_to(model: Any) -> Iterator[Violation]:
             yield Violation(f"{len(replaces)} relatesTo 'replaces'; a document replaces one document",
                             location=f"{path}.relatesTo")
         for index, relation in replaces:
-            target = relation.get("target") if isinstance(relation.get("target"), dict) else {}
-            reference = target.get("reference")
+            reference = _get(relation.get("target"), "reference")
             if isinstance(reference, str) and not (reference.startswith("DocumentReference/") or
                                                    reference.startswith("urn:") or "/DocumentReference/" in reference):
                 yield Violation(f"relatesTo.target {reference!r} is not a DocumentReference",
@@ -327,13 +333,13 @@ def _patients(model: Any) -> Iterator[tuple[dict[str, Any], str]]:
 def ins_identifier(model: Any) -> Iterator[Violation]:
     for patient, path in _patients(model):
         for index, identifier in enumerate(_as_list(patient.get("identifier"))):
-            if not isinstance(identifier, dict) or identifier.get("system") not in INS_SYSTEMS:
+            system = _str(_get(identifier, "system"))
+            if system not in INS_SYSTEMS:
                 continue
-            type_codes = {c.get("code") for c in _as_list((identifier.get("type") or {}).get("coding"))
-                          if isinstance(c, dict)}
+            type_codes = {_str(_get(c, "code")) for c in _as_list(_get(identifier.get("type"), "coding"))}
             if "NH" in type_codes:
                 continue  # NSS shares the INS-NIR system OID: not an INS (FR Core slices on type and use)
             value = identifier.get("value")
             if not isinstance(value, str) or not is_valid_nir(value):
-                yield Violation(f"{INS_SYSTEMS[identifier['system']]} {value!r} is not a 15-character NIR with a "
+                yield Violation(f"{INS_SYSTEMS[system]} {value!r} is not a 15-character NIR with a "
                                 "valid key", location=f"{path}.identifier[{index}].value")

@@ -28,20 +28,24 @@ class LocalValueSet:
     syntax: re.Pattern[str] | None = None
     check_displays: bool = False
 
-    def has_code(self, code: str) -> bool:
+    def has_code(self, code: Any) -> bool:
+        if not isinstance(code, str):
+            return False
         if self.syntax is not None:
             return bool(self.syntax.match(code))
         return code in self.codes
 
-    def has_coding(self, system: str | None, code: str | None) -> bool:
-        if code is None:
+    def has_coding(self, system: Any, code: Any) -> bool:
+        if not isinstance(code, str) or not isinstance(system, str | None):
             return False
         if self.syntax is not None:
             return bool(self.syntax.match(code))
         return (system or "", code) in self.concepts if self.concepts else code in self.codes
 
-    def display_of(self, system: str | None, code: str | None) -> str | None:
-        return self.concepts.get((system or "", code or ""))
+    def display_of(self, system: Any, code: Any) -> str | None:
+        if not isinstance(system, str) or not isinstance(code, str):
+            return None
+        return self.concepts.get((system, code))
 
 
 class Terminology:

@@ -17,7 +17,7 @@ from typing import Any
 
 from conformance.fhir.package import FhirPackage, find_packages, load_package
 from conformance.fhir.parse import FhirInput, parse_fhir
-from conformance.fhir.profile import ProfileChecker, ProfileRegistry, ValidationRun
+from conformance.fhir.profile import ProfileChecker, ProfileRegistry, ValidationRun, array, type_of
 from conformance.fhir.terminology import Terminology, load_terminology
 from conformance.findings import ArtefactResult, Finding, Severity, Source, rules
 
@@ -49,10 +49,10 @@ class FhirModel:
 
     def resources(self) -> Iterable[tuple[dict[str, Any], str]]:
         """The top resource and, for a Bundle, each entry's resource, with its FHIRPath."""
-        root_type = self.resource.get("resourceType", "?")
+        root_type = type_of(self.resource) or "?"
         yield self.resource, root_type
         if root_type == "Bundle":
-            for index, entry in enumerate(self.resource.get("entry") or []):
+            for index, entry in enumerate(array(self.resource.get("entry"))):
                 if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
                     yield entry["resource"], f"Bundle.entry[{index}].resource"
 
@@ -60,17 +60,17 @@ class FhirModel:
 def choose_profiles(resource: dict[str, Any]) -> list[str]:
     """The PDSm profiles to check: ``meta.profile`` when declared, else guessed from the resource's shape."""
     meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
-    declared = [p for p in meta.get("profile") or [] if isinstance(p, str)]
+    declared = [p for p in array(meta.get("profile")) if isinstance(p, str)]
     if declared:
         return declared
     resource_type = resource.get("resourceType")
     if resource_type == "Bundle":
-        entries = [e.get("resource") for e in resource.get("entry") or [] if isinstance(e, dict)]
+        entries = [e.get("resource") for e in array(resource.get("entry")) if isinstance(e, dict)]
         if resource.get("type") == "transaction" and any(
                 isinstance(r, dict) and list_code(r) == "submissionset" for r in entries):
             return [ITI65]
         if resource.get("type") == "searchset":
-            types = {r.get("resourceType") for r in entries if isinstance(r, dict)} - {"OperationOutcome"}
+            types = {type_of(r) for r in entries} - {"OperationOutcome", None}
             if types == {"DocumentReference"}:
                 return [FIND_DOCUMENT_REFERENCES]
             if types == {"List"}:
@@ -78,7 +78,7 @@ def choose_profiles(resource: dict[str, Any]) -> list[str]:
     elif resource_type == "List":
         return {"submissionset": [SUBMISSION_SET], "folder": [FOLDER]}.get(list_code(resource) or "", [])
     elif resource_type == "DocumentReference":
-        contents = resource.get("content") or []
+        contents = array(resource.get("content"))
         inline = any(isinstance(c, dict) and isinstance(c.get("attachment"), dict) and "data" in c["attachment"]
                      for c in contents)
         return [ITI105 if inline else DOCUMENT_REFERENCE]
@@ -88,7 +88,7 @@ def choose_profiles(resource: dict[str, Any]) -> list[str]:
 def list_code(resource: dict[str, Any]) -> str | None:
     if resource.get("resourceType") != "List" or not isinstance(resource.get("code"), dict):
         return None
-    for coding in resource["code"].get("coding") or []:
+    for coding in array(resource["code"].get("coding")):
         if isinstance(coding, dict) and coding.get("system") == MHD_LIST_TYPES:
             return coding.get("code")
     return None
@@ -161,7 +161,8 @@ class FhirValidator:
     def validate_resource(self, parsed: FhirInput, result: ArtefactResult, *, profiles: Sequence[str] | None = None,
                           known: Iterable[dict[str, Any]] = (), closed_world: bool = False) -> ArtefactResult:
         resource = parsed.resource
-        assert resource is not None
+        if resource is None or type_of(resource) is None:
+            return result  # the structure findings say why
         chosen = list(profiles) if profiles is not None else choose_profiles(resource)
         result.details.update(resource_type=resource.get("resourceType"), profiles=chosen)
         if not self.packages:
@@ -175,7 +176,7 @@ class FhirValidator:
                 rule="PDSM-PROFILE", severity=Severity.INFO, source=Source.RULE, location=resource.get("resourceType"),
                 message=f"profiles not known to the bench, not checked: {', '.join(unknown)}"))
         run = ValidationRun(resource, known=known, closed_world=closed_world)
-        self.checker.validate(resource, chosen, resource.get("resourceType", "?"), run)
+        self.checker.validate(resource, chosen, type_of(resource) or "?", run)
         model = FhirModel(parsed, resource, chosen, self.terminology, run)
         result.findings.extend(run.findings)
         result.findings.extend(rules.run("fhir", model))
