@@ -4,8 +4,12 @@
 - :mod:`~conformance.identity.national_ids`: RPPS, ADELI, FINESS, SIREN/SIRET and the PS/structure idNat;
 - :mod:`~conformance.identity.oids`: OID syntax, the known OIDs of the domain, UUID helpers;
 - :mod:`~conformance.identity.hl7v2`: HL7 v2 HD/CX/XCN/XON parse and format with escaping;
-- :mod:`~conformance.identity.synthetic`: :class:`SyntheticIdentities` (seeded Patient/Professional/Structure).
+- :mod:`~conformance.identity.synthetic`: :class:`SyntheticIdentities` (seeded Patient/Professional/Structure),
+  imported lazily (Faker is slow to import);
+- :mod:`~conformance.identity.strategies`: hypothesis strategies for all of the above.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from conformance.identity.checksums import (
     loinc_check_digit,
@@ -71,7 +75,19 @@ from conformance.identity.oids import (
     urn_uuid_to_uuid,
     uuid_to_oid,
 )
-from conformance.identity.synthetic import Patient, Professional, Structure, SyntheticIdentities
+
+if TYPE_CHECKING:
+    from conformance.identity.synthetic import Patient, Professional, Structure, SyntheticIdentities
+
+_SYNTHETIC = frozenset({"Patient", "Professional", "Structure", "SyntheticIdentities"})
+
+
+def __getattr__(name: str) -> Any:
+    # The synthetic identities pull in Faker (~0.1 s to import): load them only when asked for.
+    if name in _SYNTHETIC:
+        from conformance.identity import synthetic
+        return getattr(synthetic, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "INS_ARC", "INS_C_OID", "INS_NIA_OID", "INS_NIA_TEST_OID", "INS_NIR_OID", "INS_NIR_TEST_OID", "INS_OIDS",
