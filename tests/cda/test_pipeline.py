@@ -273,3 +273,32 @@ def test_xsd_loading_never_reaches_the_network(tmp_path: Path) -> None:
         server.server_close()
     assert requests == []
     assert "BENCH-CDA-XSD-LOAD" in rules_of(result, Severity.ERROR)
+
+
+# Examples covering every pipeline path: the 9 not fully valid officially (failed asserts in profils and
+# volets, an unbuildable volet), a self-presenting one, non-structured ones (with and without volet), the
+# catalogue without volet, and file names with spaces and accents.
+VERDICT_SAMPLE = (
+    "BIO-CR-BIO_2023.01_Electrophorese.xml", "BIO-CR-BIO_2024.01_TSH_1.xml", "CANCER-FRCP_2022.01_Appareil.xml",
+    "TLM-DA_2022.01_TCG.xml", "eDISP-MED_2024.01.xml", "BIO-CR-BIO_2021.01_Auto-Presentable.xml",
+    "DOC_NON_STRUCTURE_CDA-R2-N1.xml", "TLM-CR_2022.01.xml", "01_Modèles_contenus_CDA.xml",
+    "BIO-CR-BIO_2024.01_Glycémie mole.xml", "LDL-EES_2022.01.xml",
+)
+
+
+@needs_engine
+@pytest.mark.official
+@pytest.mark.slow
+@pytest.mark.parametrize("name", VERDICT_SAMPLE)
+def test_official_verdict_is_reproduced(name: str, cisis_package: Path, golden_dir: Path,
+                                        engine_profiles_dir: Path) -> None:
+    golden = next(json.loads(line) for line in (golden_dir / "examples.jsonl").read_text(encoding="utf-8")
+                  .splitlines() if json.loads(line)["document"] == f"ExemplesCDA/{name}")
+    path = cisis_package / "ExemplesCDA" / name
+    result = validate_cda(path.read_bytes(), str(path), cisis_package, profiles_dir=engine_profiles_dir,
+                          stages={"xsd", "schematron"})
+    official_errors = [f for f in result.findings if f.is_error and f.source in (Source.XSD, Source.SCHEMATRON)]
+    assert (not official_errors) == golden["summary"]["fully_valid"], [f.message[:200] for f in official_errors]
+    assert result.details["routing"]["schematron"] == golden["volet_schematron"]
+    ran = {s["schematron"] for s in result.details["schematrons"]}
+    assert ran == {s["schematron"] for s in golden["schematrons"]}
