@@ -26,6 +26,7 @@ PROFILES = ("Accès", "Alimentation", "Consultation", "Gestion administrative", 
 REQUIREMENTS_ENV = "DMP_CONFORMANCE_REQUIREMENTS"
 # Official IDs (EX_2.1-1140, RG_0320, PRE_TPS, EF_DMP11_01), bench IDs and CI-SIS rule names: letters, digits and . _ -
 ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
+TRANSACTION_PATTERN = re.compile(r"^(TD\d\.\d[a-z]?|ITI-\d+)$")  # TD0.2, TD3.1b, TD3.3c, ITI-41
 
 _REQUIRED = ("id", "title", "source", "level", "actor", "profile")
 _OPTIONAL = ("transaction", "manual")
@@ -193,6 +194,10 @@ def parse_entry(entry: Any, filename: str) -> Requirement:
     if bad:
         raise CatalogueError(f"{where}: {rid}: profile {bad[0]!r} is not one of {', '.join(PROFILES)}")
     transactions = _strings(data["transaction"], where, "transaction") if data.get("transaction") else ()
+    bad = [t for t in transactions if not TRANSACTION_PATTERN.match(t)]
+    if bad:
+        raise CatalogueError(f"{where}: {rid}: transaction {bad[0]!r} is neither a DMP transaction (TD2.1, TD3.1b) "
+                             "nor an IHE one (ITI-41)")
     manual = data.get("manual")
     if manual is not None and not (isinstance(manual, str) and manual.strip()):
         raise CatalogueError(f"{where}: {rid}: manual must give the reason as text")

@@ -15,7 +15,8 @@ from conformance.reports.model import Outcome, Run, TestResult, Verdict
 TEMPLATES = Path(__file__).parent / "templates"
 _COLOURS = {Outcome.PASSED: "#2e7d32", Outcome.FAILED: "#c62828", Outcome.ERROR: "#ef6c00",
             Outcome.SKIPPED: "#9e9e9e"}
-_INLINE_EVIDENCE = 64 * 1024  # text evidence up to this size is shown inline under a failure
+_INLINE_EVIDENCE = 64 * 1024  # text evidence up to this size is shown inline under a failure…
+_INLINE_BUDGET = 1024 * 1024  # …until this much has been inlined: a big run's page must still open
 _TEXT_MIMES = ("text/", "application/xml", "application/json", "application/soap+xml", "application/xop+xml")
 
 
@@ -61,16 +62,19 @@ def timing_bars(run: Run, width: int = 420, limit: int = 15) -> list[Bar]:
             for i, t in enumerate(slowest)]
 
 
-def _inline_evidence(test: TestResult, run_dir: Path | None) -> list[tuple[str, str]]:
-    """(name, text) of the small textual evidence files of a test: the raw exchange shown under a failure."""
-    if run_dir is None:
-        return []
-    shown = []
-    for ref in test.evidence:
-        path = run_dir / ref.path
-        if ref.size <= _INLINE_EVIDENCE and ref.mime.startswith(_TEXT_MIMES) and path.is_file():
-            shown.append((ref.name, path.read_bytes().decode("utf-8", errors="replace")))
-    return shown
+def _inline_evidence(failures: list[TestResult], run_dir: Path | None) -> list[list[tuple[str, str]]]:
+    """Per failure, (name, text) of its small textual evidence files: the raw exchange shown under it."""
+    budget = _INLINE_BUDGET
+    result: list[list[tuple[str, str]]] = []
+    for test in failures:
+        shown = []
+        for ref in test.evidence if run_dir is not None else []:
+            path = run_dir / ref.path
+            if ref.size <= min(_INLINE_EVIDENCE, budget) and ref.mime.startswith(_TEXT_MIMES) and path.is_file():
+                shown.append((ref.name, path.read_bytes().decode("utf-8", errors="replace")))
+                budget -= ref.size
+        result.append(shown)
+    return result
 
 
 def render_html(run: Run, run_dir: Path | None = None) -> str:
@@ -80,7 +84,7 @@ def render_html(run: Run, run_dir: Path | None = None) -> str:
         run=run,
         counts=run.counts(),
         profiles=run.profile_verdicts(),
-        failures=[(t, _inline_evidence(t, run_dir)) for t in failures],
+        failures=list(zip(failures, _inline_evidence(failures, run_dir), strict=True)),
         tests=sorted(run.tests, key=lambda t: (order[t.outcome], t.nodeid)),
         requirements=sorted(run.requirements, key=lambda r: (
             [Verdict.FAIL, Verdict.PASS, Verdict.MANUAL, Verdict.NOT_TESTED].index(r.verdict), r.id)),

@@ -153,3 +153,8 @@ def test_list_command_filters_by_profile() -> None:
     result = CliRunner().invoke(app, ["requirements", "list", "--profile", "Consultation", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert '"RG_3210"' in result.output and '"RG_3430"' not in result.output
+
+
+def test_unknown_transaction_name_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(CatalogueError, match=r"a\.yaml:2: EX_2.1-1140: transaction 'TD21' is neither"):
+        load_file(write(tmp_path, "a.yaml", GOOD.replace("[TD2.1, ITI-41]", "[TD21, ITI-41]")))
