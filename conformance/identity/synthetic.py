@@ -43,6 +43,7 @@ from conformance.identity.nir import (
 )
 
 Sex = Literal["M", "F"]
+CORSICA_SPLIT_YEAR = 1976
 
 # A few INSEE country codes for people born abroad (department 99).
 FOREIGN_BIRTH_PLACES: tuple[tuple[str, str], ...] = (
@@ -67,6 +68,13 @@ SPECIALTIES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def nir_birth_place(insee_code: str, birth_date: date) -> str:
+    """The birth place as the NIR writes it: Corsica was department 20 until 1976, then 2A/2B."""
+    if insee_code[:2] in ("2A", "2B") and birth_date.year < CORSICA_SPLIT_YEAR:
+        return "20" + insee_code[2:]
+    return insee_code
+
+
 @dataclass(frozen=True, slots=True)
 class Patient:
     """A patient with INS traits (birth names, birth date, sex, INSEE birth place) consistent with the NIR."""
@@ -76,7 +84,7 @@ class Patient:
     birth_date: date
     birth_family_name: str
     birth_given_names: tuple[str, ...]
-    birth_place_code: str  # INSEE code of the commune (or 99 + country code)
+    birth_place_code: str  # today's INSEE code of the commune (or 99 + country code), as in birthplace/county
     birth_place_name: str  # department or country name
     street: str
     postal_code: str
@@ -166,8 +174,8 @@ class SyntheticIdentities:
         if birth_date is None:
             birth_date = date(1930, 1, 1) + timedelta(days=self._rng.randint(0, 365 * 95))
         place_code, place_name = self._birth_place()
-        nir = make_nir("1" if sex == "M" else "2", birth_date.year, birth_date.month, place_code,
-                       self._rng.randint(1, 999))
+        nir = make_nir("1" if sex == "M" else "2", birth_date.year, birth_date.month,
+                       nir_birth_place(place_code, birth_date), self._rng.randint(1, 999))
         if nia:
             oid = INS_NIA_TEST_OID if self._test_oids else INS_NIA_OID
         else:

@@ -20,7 +20,7 @@ from conformance.identity import (
     siret_valid,
 )
 from conformance.identity.strategies import patients, professionals, structures
-from conformance.identity.synthetic import Patient, Professional, Structure
+from conformance.identity.synthetic import Patient, Professional, Structure, nir_birth_place
 
 
 def test_patients_have_consistent_traits() -> None:
@@ -32,7 +32,7 @@ def test_patients_have_consistent_traits() -> None:
         assert nir.sex == patient.sex
         assert nir.year == f"{patient.birth_date.year % 100:02d}"
         assert nir.month == f"{patient.birth_date.month:02d}"
-        assert nir.birth_place_code == patient.birth_place_code
+        assert nir.birth_place_code == nir_birth_place(patient.birth_place_code, patient.birth_date)
         assert patient.ins.oid == INS_NIR_TEST_OID
         assert patient.birth_given_names and patient.birth_family_name
 
@@ -79,3 +79,9 @@ def test_other_professions() -> None:
     assert ids.professional(profession="50").author_specialty_code == "G15_50"
     with pytest.raises(ValueError, match="no synthetic specialty"):
         ids.professional(profession="99")
+
+
+def test_corsica_before_1976_is_department_20_in_the_nir() -> None:
+    assert nir_birth_place("2A004", date(1970, 1, 1)) == "20004"
+    assert nir_birth_place("2A004", date(1980, 1, 1)) == "2A004"
+    assert nir_birth_place("75056", date(1970, 1, 1)) == "75056"
