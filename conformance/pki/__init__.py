@@ -100,7 +100,7 @@ def _issue(subject: x509.Name, key: rsa.RSAPrivateKey, issuer: x509.Name,
             key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
         if usage.extended:
             builder = builder.add_extension(x509.ExtendedKeyUsage(list(usage.extended)), critical=False)
-    if not ca:
+    if issuer != subject:  # not self-signed: name the issuer's key
         builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
             issuer_key.public_key()), critical=False)  # type: ignore[arg-type]
     if dns or ips:
@@ -162,14 +162,27 @@ class TestPki:
 
     def issue(self, subject: x509.Name | str, usage: KeyUsageProfile = SIGNATURE, *,
               not_before: dt.datetime | None = None, not_after: dt.datetime | None = None,
-              dns: Sequence[str] = (), ips: Sequence[str] = ()) -> CertifiedKey:
-        """A new end-entity certificate from this CA (e.g. an expired one: pass a past ``not_after``)."""
+              dns: Sequence[str] = (), ips: Sequence[str] = (), issuer: CertifiedKey | None = None) -> CertifiedKey:
+        """A new end-entity certificate from this CA, or from ``issuer`` (an intermediate of :meth:`issue_ca`).
+
+        E.g. an expired one: pass a past ``not_after``.
+        """
         if isinstance(subject, str):
             subject = _name(subject)
+        issuer = issuer or self.ca
         key = _new_key()
-        cert = _issue(subject, key, self.ca.cert.subject, self.ca.key,
+        cert = _issue(subject, key, issuer.cert.subject, issuer.key,
                       not_before=not_before or self.now - dt.timedelta(days=30),
                       not_after=not_after or self.now + dt.timedelta(days=365), usage=usage, dns=dns, ips=ips)
+        return CertifiedKey(key, cert)
+
+    def issue_ca(self, name: str) -> CertifiedKey:
+        """An intermediate CA under this root (IGC-Santé signs end entities with intermediates, e.g. "TEST AC
+        IGC-SANTE ELEMENTAIRE ORGANISATIONS")."""
+        key = _new_key()
+        cert = _issue(_name(name, unit="IGC-SANTE TEST"), key, self.ca.cert.subject, self.ca.key,
+                      not_before=self.now - dt.timedelta(days=30), not_after=self.now + dt.timedelta(days=700),
+                      usage=None, ca=True)
         return CertifiedKey(key, cert)
 
     @property

@@ -18,6 +18,7 @@ __all__ = [
     "dn_equal",
     "is_signature_certificate",
     "lenient_validity",
+    "readable_certificates",
     "trust_problem",
     "validity_problem",
 ]
@@ -44,6 +45,17 @@ def certificate_from_text(text: str) -> x509.Certificate:
     except binascii.Error as exc:
         raise ValueError(f"X509Certificate is not valid base64: {exc}") from exc
     return x509.load_der_x509_certificate(der)
+
+
+def readable_certificates(texts: Sequence[str]) -> list[x509.Certificate]:
+    """The certificates of ``X509Certificate`` texts, skipping unreadable ones (e.g. a chain sent after the signer)."""
+    certificates = []
+    for text in texts:
+        try:
+            certificates.append(certificate_from_text(text))
+        except ValueError:
+            continue
+    return certificates
 
 
 def _der_items(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
@@ -77,23 +89,44 @@ def lenient_validity(text: str) -> tuple[dt.datetime, dt.datetime] | None:
         return None
 
 
-def trust_problem(cert: x509.Certificate, trust: Sequence[x509.Certificate]) -> str | None:
-    """None when ``cert`` is a trust anchor or directly issued by one; otherwise why not."""
-    if cert in trust:
-        return None
-    for anchor in trust:
-        if anchor.subject != cert.issuer:
+def _issuer_of(cert: x509.Certificate, candidates: Sequence[x509.Certificate]) -> x509.Certificate | None:
+    for candidate in candidates:
+        if candidate.subject != cert.issuer:
             continue
         try:
-            cert.verify_directly_issued_by(anchor)
+            cert.verify_directly_issued_by(candidate)
         except (ValueError, TypeError, InvalidSignature):
             continue
-        return None
+        return candidate
+    return None
+
+
+def trust_problem(cert: x509.Certificate, trust: Sequence[x509.Certificate],
+                  intermediates: Sequence[x509.Certificate] = (), *, max_depth: int = 5) -> str | None:
+    """None when ``cert`` chains to a trust anchor (itself, or through ``intermediates`` and CA anchors).
+
+    Anchors may be roots or intermediates; ``intermediates`` are the other certificates the signer sent.
+    """
     if not trust:
         return (f"no trust store is configured, so the signer certificate (issuer {cert.issuer.rfc4514_string()}) "
                 "cannot be trusted: configure the CA certificates to accept")
-    return (f"the signer certificate (issuer {cert.issuer.rfc4514_string()}) is not issued by any of the "
+    current = cert
+    for _ in range(max_depth):
+        if current in trust or _issuer_of(current, trust) is not None:
+            return None
+        parent = _issuer_of(current, intermediates)
+        if parent is None or parent == current or not _is_ca(parent):
+            break
+        current = parent
+    return (f"the signer certificate (issuer {cert.issuer.rfc4514_string()}) does not chain to any of the "
             f"{len(trust)} trusted CA certificate(s)")
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
 
 
 def validity_problem(cert: x509.Certificate, when: dt.datetime, what: str) -> str | None:

@@ -36,6 +36,7 @@ from conformance.pki.checks import (
     certificate_from_text,
     dn_equal,
     lenient_validity,
+    readable_certificates,
     trust_problem,
 )
 from conformance.vihf.codec import build_vihf
@@ -66,11 +67,11 @@ _ALL_DIGESTS = frozenset(DigestAlgorithm)
 
 
 def sign_element(element: etree._Element, signer: CertifiedKey, *, algorithm: str = "rsa-sha256",
-                 after: str | None = None) -> etree._Element:
+                 after: str | None = None, chain: Sequence[x509.Certificate] = ()) -> etree._Element:
     """Sign ``element`` (enveloped, Reference ``#<ID>``, exclusive c14n); the Signature goes after child ``after``.
 
-    ``algorithm`` is ``rsa-sha256`` (default) or ``rsa-sha1`` (legacy, for tests of old tokens). Returns a new
-    element; ``element`` is not modified.
+    ``algorithm`` is ``rsa-sha256`` (default) or ``rsa-sha1`` (legacy, for tests of old tokens); ``chain`` adds
+    intermediate CA certificates after the signer's in X509Data. Returns a new element (``element`` is unchanged).
     """
     element = copy.deepcopy(element)
     placeholder = etree.Element(f"{_DS}Signature", Id="placeholder", nsmap={"ds": DS_NS})
@@ -85,16 +86,16 @@ def sign_element(element: etree._Element, signer: CertifiedKey, *, algorithm: st
                             c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0)
     identifier = next((element.get(a) for a in _ID_ATTRIBUTES if element.get(a)), None)
     # No InclusiveNamespaces (kit style): signxml would put them on SignedInfo only, not on the Reference transform
-    return xml_signer.sign(element, key=signer.key, cert=[signer.cert],
+    return xml_signer.sign(element, key=signer.key, cert=[signer.cert, *chain],
                            reference_uri=f"#{identifier}" if identifier else None)
 
 
-def sign_vihf(assertion: etree._Element | Vihf, signer: CertifiedKey, *,
-              algorithm: str = "rsa-sha256") -> etree._Element:
+def sign_vihf(assertion: etree._Element | Vihf, signer: CertifiedKey, *, algorithm: str = "rsa-sha256",
+              chain: Sequence[x509.Certificate] = ()) -> etree._Element:
     """The assertion with an enveloped signature placed right after ``saml2:Issuer`` (as in the official tokens)."""
     if isinstance(assertion, Vihf):
         assertion = build_vihf(assertion)
-    return sign_element(assertion, signer, algorithm=algorithm, after=f"{{{SAML_NS}}}Issuer")
+    return sign_element(assertion, signer, algorithm=algorithm, after=f"{{{SAML_NS}}}Issuer", chain=chain)
 
 
 # --- verification -----------------------------------------------------------------------------------------
@@ -192,7 +193,8 @@ def check_signature(assertion: etree._Element, *, trust: Sequence[x509.Certifica
     report.present = True
     _check_structure(assertion, signature, report)
     _own_digest(assertion, signature, report)
-    cert_text = signature.findtext(f"{_DS}KeyInfo/{_DS}X509Data/{_DS}X509Certificate")
+    cert_texts = [e.text or "" for e in signature.iterfind(f"{_DS}KeyInfo/{_DS}X509Data/{_DS}X509Certificate")]
+    cert_text = cert_texts[0] if cert_texts else None
     if not cert_text:
         report.certificate_error = "no ds:KeyInfo/ds:X509Data/ds:X509Certificate in the signature"
         return report
@@ -203,7 +205,7 @@ def check_signature(assertion: etree._Element, *, trust: Sequence[x509.Certifica
         report.certificate_validity = lenient_validity(cert_text)
         return report
     cert = report.certificate
-    report.trust_problem = trust_problem(cert, trust)
+    report.trust_problem = trust_problem(cert, trust, readable_certificates(cert_texts[1:]))
     report.trusted = report.trust_problem is None
     # Certificate validity is judged by the rules; signxml only needs a time inside it to check the cryptography
     when = signing_time or dt.datetime.now(dt.UTC)

@@ -25,6 +25,7 @@ from conformance.pki.checks import (
     certificate_from_text,
     is_signature_certificate,
     lenient_validity,
+    readable_certificates,
     trust_problem,
     validity_problem,
 )
@@ -144,6 +145,7 @@ class XadesCheck:
     allow_sha1: bool = True
     trust: Sequence[x509.Certificate] = ()
     certificate: x509.Certificate | None = None
+    intermediates: list[x509.Certificate] = field(default_factory=list)  # sent after the signer in X509Data
     certificate_error: str | None = None
     signature_error: str | None = None  # why signxml refused (digest, value, input)
     wrapping: str | None = None
@@ -205,7 +207,7 @@ def certificate_unreadable(check: XadesCheck) -> Iterator[Violation]:
              hint="sign with the structure seal certificate of the configured CA")
 def certificate_untrusted(check: XadesCheck) -> Iterator[Violation]:
     if check.certificate is not None:
-        problem = trust_problem(check.certificate, check.trust)
+        problem = trust_problem(check.certificate, check.trust, check.intermediates)
         if problem:
             yield _at(check.root.find(f"{_DS}KeyInfo"), check, problem)
 
@@ -408,7 +410,9 @@ def check_signature_document(xml: bytes, documents: Sequence[tuple[str, bytes]],
                        now=now or dt.datetime.now(dt.UTC), allow_sha1=allow_sha1, trust=list(trust),
                        problems=_structure_problems(root))
     check.signing_time = _parse_time(root.findtext(f".//{_XA}SigningTime"))
-    cert_text = root.findtext(f"{_DS}KeyInfo/{_DS}X509Data/{_DS}X509Certificate")
+    cert_texts = [e.text or "" for e in root.iterfind(f"{_DS}KeyInfo/{_DS}X509Data/{_DS}X509Certificate")]
+    cert_text = cert_texts[0] if cert_texts else None
+    check.intermediates = readable_certificates(cert_texts[1:])
     if root.tag == f"{_DS}Signature":
         if not cert_text:
             check.certificate_error = "no ds:KeyInfo/ds:X509Data/ds:X509Certificate"

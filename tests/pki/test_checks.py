@@ -36,7 +36,8 @@ def test_trust_and_validity() -> None:
     pki, rogue = TestPki.generate(), TestPki.generate("rogue")
     assert trust_problem(pki.structure.cert, pki.trust) is None
     assert trust_problem(pki.structure.cert, [pki.structure.cert]) is None  # a pinned signer
-    assert "not issued by any of the 1" in (trust_problem(rogue.structure.cert, pki.trust) or "")
+    assert "does not chain to any of the 1" in (trust_problem(rogue.structure.cert, pki.trust) or "")
+    assert "no trust store is configured" in (trust_problem(pki.structure.cert, []) or "")
     cert = pki.structure.cert
     assert validity_problem(cert, cert.not_valid_before_utc + dt.timedelta(days=1), "now") is None
     assert "expired" in (validity_problem(cert, cert.not_valid_after_utc + dt.timedelta(days=1), "now") or "")
@@ -65,3 +66,15 @@ def test_official_certificates(dmp_lps_package: Path) -> None:
     issuer = "2.5.4.42=#0c034d4158+2.5.4.4=#0c054c49425245+CN=899900063480,2.5.4.12=#0c084dc3a9646563696e,C=FR"
     assert dn_equal(issuer, xades.subject.rfc4514_string())
     assert lenient_validity("not base64 at all") is None
+
+
+def test_chains_through_intermediates() -> None:
+    pki = TestPki.generate()
+    intermediate = pki.issue_ca("TEST AC ELEMENTAIRE ORGANISATIONS")
+    leaf = pki.issue("ORG SIGN CHAINED", issuer=intermediate).cert
+    assert trust_problem(leaf, pki.trust) is not None  # the root alone cannot link the leaf
+    assert trust_problem(leaf, pki.trust, [intermediate.cert]) is None  # the signer sent its intermediate
+    assert trust_problem(leaf, [intermediate.cert]) is None  # or the intermediate is itself trusted
+    # an end-entity certificate cannot act as an intermediate
+    fake = pki.issue("NOT A CA", issuer=pki.structure).cert
+    assert trust_problem(fake, pki.trust, [pki.structure.cert]) is not None

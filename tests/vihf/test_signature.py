@@ -12,7 +12,16 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from conformance.pki import TestPki
-from conformance.vihf import AuthMode, CodedValue, ReplayCache, Vihf, VihfPolicy, parse_vihf, verify_vihf
+from conformance.vihf import (
+    AuthMode,
+    CodedValue,
+    ReplayCache,
+    Vihf,
+    VihfPolicy,
+    parse_vihf,
+    sign_vihf,
+    verify_vihf,
+)
 from conformance.vihf.model import DS_NS, SAML_NS
 
 from .conftest import NOW
@@ -305,3 +314,13 @@ def test_any_signed_content_verifies_and_reads_back(subject: str, name: str, dis
     result = verify_vihf(etree.tostring(signed(vihf)), policy)
     assert result.signature is not None and result.signature.ok
     assert result.vihf == vihf
+
+
+@pytest.mark.requirement("BENCH-VIHF-CERT-UNTRUSTED")
+def test_signer_issued_by_an_intermediate(make_vihf: Callable[..., Vihf], pki: TestPki,
+                                          policy: VihfPolicy) -> None:
+    intermediate = pki.issue_ca("TEST AC ELEMENTAIRE ORGANISATIONS")
+    seal = pki.issue("ORG SIGN 10B0127189", issuer=intermediate)
+    vihf = make_vihf(signer=seal)
+    assert verify_vihf(sign_vihf(vihf, seal, chain=[intermediate.cert]), policy).authenticated
+    assert verify_vihf(sign_vihf(vihf, seal), policy).rule_ids == {"BENCH-VIHF-CERT-UNTRUSTED"}
