@@ -16,6 +16,7 @@ Without a CI-SIS package, stages 1 and 4 still run and one warning says which co
 from __future__ import annotations
 
 import importlib
+import threading
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -52,6 +53,9 @@ class _LocalOnly(etree.Resolver):
             raise XmlInputError(f"the XSD references a remote schema {system_url}, which is never fetched",
                                 rule=RULE_XSD_LOAD)
         return None
+
+
+_XSD_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=4)
@@ -157,10 +161,12 @@ def _xsd_findings(tree: etree._ElementTree, package: InstalledPackage) -> list[F
         return [Finding(RULE_XSD_LOAD, Severity.ERROR, Source.XSD, f"cannot load {CDA_XSD}: {exc}",
                         hint=f"the schema must load from {package.root} alone (remote schemas are never "
                              "fetched); if the package is damaged, import it again")]
-    if schema.validate(tree):
-        return []
+    with _XSD_LOCK:  # the schema object keeps the error log of its last run: one run at a time
+        if schema.validate(tree):
+            return []
+        errors = list(schema.error_log)
     findings = []
-    for error in schema.error_log:
+    for error in errors:
         location = None
         if error.path:
             nodes = tree.xpath(error.path)
