@@ -14,6 +14,7 @@ from typing import Any
 
 from lxml import etree
 
+from conformance.fhir.lines import json_lines, line_of
 from conformance.findings import Finding, Severity, Source
 from conformance.xml import XmlInputError, parse_xml
 
@@ -130,7 +131,12 @@ def parse_json(data: bytes) -> FhirInput:
     if not isinstance(content, dict):
         return FhirInput(data, "json", None, [_finding("FHIR-JSON", "a FHIR resource is a JSON object",
                                                        hint="wrap the content in {\"resourceType\": …}")])
-    return FhirInput(data, "json", content, check_structure(content))
+    findings = check_structure(content)
+    if findings and isinstance(content.get("resourceType"), str):
+        index = json_lines(data, content["resourceType"])
+        for finding in findings:
+            finding.line = line_of(index, finding.location or "")
+    return FhirInput(data, "json", content, findings)
 
 
 def parse_xml_resource(data: bytes) -> FhirInput:

@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from conformance.fhir.lines import json_lines, line_of
 from conformance.fhir.package import FhirPackage, find_packages, load_package
 from conformance.fhir.parse import FhirInput, parse_fhir
 from conformance.fhir.profile import ProfileChecker, ProfileRegistry, ValidationRun, array, type_of
@@ -181,8 +182,20 @@ class FhirValidator:
         result.findings.extend(run.findings)
         result.findings.extend(rules.run("fhir", model))
         result.findings[:] = _unique(result.findings)
+        if parsed.format == "json":
+            _add_lines(parsed.raw, type_of(resource) or "?", result.findings)
         result.details.update(run.stats)
         return result
+
+
+def _add_lines(raw: bytes, root: str, findings: list[Finding]) -> None:
+    """Lines of the located errors and warnings (the index is built only when one needs it)."""
+    wanted = [f for f in findings if f.location and f.line is None and f.severity is not Severity.INFO]
+    if not wanted:
+        return
+    index = json_lines(raw, root)
+    for finding in wanted:
+        finding.line = line_of(index, finding.location or "")
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:

@@ -12,6 +12,7 @@ import pytest
 from conformance.fhir import FhirPackageError, FhirValidator, load_package, parse_fhir
 from conformance.fhir.builders import iti65_bundle
 from conformance.fhir.kind import detect
+from conformance.fhir.lines import json_lines, line_of
 from conformance.fhir.parse import fhirpath_of
 from conformance.validation import ValidationContext, validate_bytes
 
@@ -126,3 +127,28 @@ def test_cisis_value_sets_replace_the_subsets(cisis_package: Path) -> None:
     facility = terminology.value_set("https://mos.esante.gouv.fr/NOS/JDV_J02-XdsHealthcareFacilityTypeCode-CISIS/"
                                      "FHIR/JDV-J02-XdsHealthcareFacilityTypeCode-CISIS")
     assert facility is not None and facility.complete and len(facility.codes) > 50
+
+
+def test_findings_carry_json_lines(validator: FhirValidator) -> None:
+    bundle = iti65_bundle(1)
+    bundle["entry"][1]["resource"]["status"] = "entered-in-error"
+    raw = json.dumps(bundle, indent=2).encode()
+    result = validator.validate_bytes(raw)
+    finding = next(f for f in result.findings if f.rule == "PDSM-BINDING")
+    assert finding.line is not None
+    assert '"entered-in-error"' in raw.decode().splitlines()[finding.line - 1]
+
+
+def test_structure_findings_carry_json_lines() -> None:
+    broken = json.loads(json.dumps(DOCREF))
+    broken["date"] = "yesterday"
+    raw = json.dumps(broken, indent=1).encode()
+    finding = parse_fhir(raw).findings[0]
+    assert finding.line is not None and '"yesterday"' in raw.decode().splitlines()[finding.line - 1]
+
+
+def test_line_index_edge_cases() -> None:
+    index = json_lines(b'{\n "a": [\n  {"b": "x\\"y"},\n  2\n ]\n}', "R")
+    assert index == {"R": 1, "R.a": 2, "R.a[0]": 3, "R.a[0].b": 3, "R.a[1]": 4}
+    assert line_of(index, "R.a[0].b.c") == 3 and line_of(index, "Other") is None
+    assert json_lines(b'{"a": ', "R") == {}  # truncated JSON never reaches the validators
