@@ -13,7 +13,7 @@ from conformance.identity.nir import make_nir
 from conformance.identity.synthetic import Patient, Professional, Structure, SyntheticIdentities
 
 METROPOLITAN_DEPARTMENTS = st.one_of(
-    st.integers(1, 95).filter(lambda d: d != 20).map(lambda d: f"{d:02d}"),
+    st.integers(1, 95).map(lambda d: f"{d:02d}"),  # 20 = Corsica before 1976
     st.sampled_from(["2A", "2B", "99"]),
 )
 OVERSEAS_DEPARTMENTS = st.sampled_from(["971", "972", "973", "974", "975", "976", "984", "986", "987", "988"])
