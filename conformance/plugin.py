@@ -215,6 +215,10 @@ def _allure_active(config: pytest.Config) -> bool:
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     marked = {item.nodeid: _requirement_ids(item) for item in items}
+    empty = [item.nodeid for item in items
+             if any(not m.args for m in item.iter_markers("requirement"))]
+    if empty and not config.getoption("--no-requirement-check"):
+        raise pytest.UsageError("requirement marker(s) without an ID: " + ", ".join(empty[:5]))
     if not any(marked.values()):
         return
     from conformance.requirements import load_catalogue

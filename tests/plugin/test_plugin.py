@@ -74,6 +74,18 @@ def test_x():
     assert inner_pytest(folder, "--no-requirement-check") == pytest.ExitCode.OK
 
 
+def test_requirement_marker_without_id_stops_collection(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = suite(tmp_path, "empty_marker", '''
+import pytest
+
+@pytest.mark.requirement()
+def test_x():
+    pass
+''')
+    assert inner_pytest(folder) == pytest.ExitCode.USAGE_ERROR
+    assert "requirement marker(s) without an ID" in capsys.readouterr().err
+
+
 def test_report_dir_records_every_state_with_evidence_and_findings(tmp_path: Path) -> None:
     folder = suite(tmp_path, "states")
     preset = tmp_path / "preset.yaml"
