@@ -24,7 +24,7 @@ from conformance.identity import (
     parse_structure_idnat,
 )
 from conformance.pki.checks import LEGACY_SHA1, is_signature_certificate, validity_problem
-from conformance.vihf.codec import format_instant
+from conformance.vihf.codec import format_instant, parse_instant
 from conformance.vihf.context import VihfCheck, value_sets
 from conformance.vihf.model import (
     AUTH_MODE_KIT_SPELLING,
@@ -196,13 +196,21 @@ def direct_signer(check: VihfCheck) -> Iterator[Violation]:
                           "the signer (Issuer)")
 
 
-@_vihf_rule("BENCH-VIHF-AUTHN", "AuthnStatement with an AuthnContextClassRef consistent with the mode",
+@_vihf_rule("BENCH-VIHF-AUTHN", "AuthnStatement with AuthnInstant and an AuthnContextClassRef consistent with the mode",
             hint="SmartcardPKI for a CPS (direct); Password, SmartcardPKI or unspecified in indirect mode")
 def authn(check: VihfCheck) -> Iterator[Violation]:
     statement = check.element.find(f"{_S}AuthnStatement")
     if statement is None or not check.vihf.authn_context:
         yield _at(statement, check, message="saml2:AuthnStatement with AuthnContext/AuthnContextClassRef is missing")
         return
+    instant = parse_instant(statement.get("AuthnInstant"))
+    if instant is None:
+        yield _at(statement, check, message=f"AuthnStatement/@AuthnInstant is {statement.get('AuthnInstant')!r}: "
+                                            "SAML requires the time of the user's logon, with a time zone")
+    elif check.vihf.issue_instant and instant > check.vihf.issue_instant + check.policy.clock_skew:
+        yield _at(statement, check, severity=Severity.WARNING,
+                  message=f"AuthnInstant {format_instant(instant)} is after IssueInstant "
+                          f"{format_instant(check.vihf.issue_instant)}: the user logged on after the token was issued")
     accepted = value_sets()["authn_context_classes"].get(check.vihf.auth_mode or "", [])
     if check.vihf.mode and check.vihf.authn_context not in accepted:
         yield _at(statement, check, severity=Severity.WARNING,

@@ -107,6 +107,8 @@ CASES = [
     Case("BENCH-VIHF-AUTHN", {"authn_context": None}),
     Case("BENCH-VIHF-AUTHN", {"authn_context": "urn:oasis:names:tc:SAML:2.0:ac:classes:Kerberos"},
          severity=Severity.WARNING),
+    Case("BENCH-VIHF-AUTHN", before_signing=lambda a: a.find(f"{S}AuthnStatement").attrib.pop("AuthnInstant")),
+    Case("BENCH-VIHF-AUTHN", {"authn_instant": NOW + dt.timedelta(hours=1)}, severity=Severity.WARNING),
     Case("BENCH-VIHF-CONDITIONS", {"audiences": ["urn:dmp"]}, severity=Severity.WARNING),
     Case("BENCH-VIHF-CONDITIONS", {"not_before": NOW, "not_on_or_after": NOW - dt.timedelta(minutes=1)}),
     Case("BENCH-VIHF-TIME-WINDOW", policy={"now": NOW + dt.timedelta(days=1)}),
