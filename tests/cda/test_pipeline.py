@@ -134,6 +134,7 @@ def _golden_cases(golden_dir: Path, cisis_package: Path) -> list[tuple[str, Path
 
 
 @pytest.mark.official
+@pytest.mark.requirement("BENCH-CDA-VALID")
 def test_xsd_verdict_equals_the_golden_for_every_example_and_mutant(golden_dir: Path,
                                                                      cisis_package: Path) -> None:
     mismatches = []
@@ -217,6 +218,7 @@ needs_engine = pytest.mark.skipif(not HAS_ENGINE, reason="schematron engine (con
 @needs_engine
 @pytest.mark.official
 @pytest.mark.slow
+@pytest.mark.requirement("BENCH-CDA-VALID")
 def test_valid_example_is_valid_with_all_six_schematrons(cisis_package: Path, engine_profiles_dir: Path,
                                                           tmp_path: Path) -> None:
     # a file name with a space and an accent, as in ExemplesCDA (it must become a proper document URI)
@@ -232,6 +234,7 @@ def test_valid_example_is_valid_with_all_six_schematrons(cisis_package: Path, en
 @needs_engine
 @pytest.mark.official
 @pytest.mark.slow
+@pytest.mark.requirement("BENCH-CDA-VALID")
 def test_volet_that_cannot_be_built_is_reported(cisis_package: Path, engine_profiles_dir: Path) -> None:
     path = "ExemplesCDA/BIO-CR-BIO_2023.01_Electrophorese.xml"
     result = validate_cda((cisis_package / path).read_bytes(), path, cisis_package, profiles_dir=engine_profiles_dir,
@@ -289,6 +292,7 @@ VERDICT_SAMPLE = (
 @needs_engine
 @pytest.mark.official
 @pytest.mark.slow
+@pytest.mark.requirement("BENCH-CDA-VALID")
 @pytest.mark.parametrize("name", VERDICT_SAMPLE)
 def test_official_verdict_is_reproduced(name: str, cisis_package: Path, golden_dir: Path,
                                         engine_profiles_dir: Path) -> None:
