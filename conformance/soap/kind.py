@@ -2,7 +2,8 @@
 
 Validation: read the message (:func:`~conformance.soap.parse_message`; ``context.lenient`` replays legacy
 captures), detect the DMP transaction, run the ``soap`` rules, then for XDS bodies the annex XSD and the
-``xds`` rules, and for requests the VIHF checks of :mod:`conformance.vihf`.
+``xds`` rules, for ITI-41 the ``xades`` checks of the signature document (:mod:`conformance.xades`), and for
+requests the VIHF checks of :mod:`conformance.vihf`.
 
 Options read from ``context.options``: ``content_type`` (the HTTP Content-Type, when known),
 ``production`` (test INS OIDs become errors), ``dmp_lps_package`` (a package folder for the XSDs), ``now``
@@ -26,8 +27,9 @@ from conformance.soap.rules import SoapCheck
 from conformance.soap.transactions import detect_transaction
 from conformance.validation import ArtefactKind, ValidationContext, register_kind
 from conformance.vihf import VihfPolicy, verify_vihf
-from conformance.xds.messages import XdsParseError, parse_body
-from conformance.xds.rules import XdsCheck
+from conformance.xades import check_signature_document
+from conformance.xds.messages import ProvideAndRegisterRequest, XdsParseError, parse_body
+from conformance.xds.rules import XdsCheck, is_signature
 from conformance.xds.valuesets import load_value_sets
 from conformance.xds.xsd import xsd_findings
 
@@ -54,6 +56,30 @@ def _package_root(kind: str, context: ValidationContext, explicit: object = None
 
 def _info(rule: str, message: str, hint: str) -> Finding:
     return Finding(rule=rule, severity=Severity.INFO, source=Source.RULE, message=message, hint=hint)
+
+
+def _vihf_policy(context: ValidationContext) -> VihfPolicy:
+    """The ``vihf_policy`` option, or a policy from ``lenient`` and ``now``; its trust list also serves XAdES."""
+    policy = context.options.get("vihf_policy")
+    if isinstance(policy, VihfPolicy):
+        return policy
+    now = context.options.get("now")
+    return VihfPolicy(lenient=context.lenient, now=now if isinstance(now, datetime) else None)
+
+
+def _signature_findings(request: ProvideAndRegisterRequest, policy: VihfPolicy) -> list[Finding]:
+    """The ``xades`` checks of each signature document of an ITI-41 submission, over its other documents."""
+    metadata = request.metadata
+    signed = [(e.unique_id or "", request.documents[e.id]) for e in metadata.document_entries
+              if not is_signature(e) and e.id in request.documents]
+    findings: list[Finding] = []
+    for entry in metadata.signature_entries():
+        content = request.documents.get(entry.id)
+        if content is not None:
+            findings.extend(check_signature_document(
+                content, signed, policy.trust, now=policy.current_time(),
+                submission_set_unique_id=metadata.submission_set.unique_id if metadata.submission_set else None))
+    return findings
 
 
 def validate(data: bytes, path: str, context: ValidationContext) -> ArtefactResult:
@@ -95,14 +121,12 @@ def validate(data: bytes, path: str, context: ValidationContext) -> ArtefactResu
         check = XdsCheck(body, detected.transaction.td if detected.transaction else None, value_sets,
                          production=bool(context.options.get("production")))
         result.findings.extend(rules.run("xds", check))
+        if isinstance(body, ProvideAndRegisterRequest):
+            result.findings.extend(_signature_findings(body, _vihf_policy(context)))
     # the VIHF belongs to DMP requests (the INSi teleservice, for one, carries another kind of assertion)
     if detected.transaction is not None and not detected.is_response and message.fault is None \
             and message.tree is not None:
-        now = context.options.get("now")
-        policy = context.options.get("vihf_policy")
-        if not isinstance(policy, VihfPolicy):
-            policy = VihfPolicy(lenient=context.lenient, now=now if isinstance(now, datetime) else None)
-        verification = verify_vihf(message.tree.getroot(), policy)
+        verification = verify_vihf(message.tree.getroot(), _vihf_policy(context))
         result.findings.extend(verification.findings)
     return result
 

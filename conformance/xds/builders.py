@@ -8,8 +8,9 @@ gives the HTTP body and Content-Type (MTOM, as the DMP's registry and repository
 
 Metadata helpers: :func:`document_entry_from_cda` maps a CDA header to a DocumentEntry
 (docs/cda-cisis.md §11), :func:`new_submission_set`, :func:`signature_entry`. The XAdES signature is
-produced by a :data:`SignatureHook` (the VIHF/XAdES layer provides the real one); the default hook writes an
-unsigned placeholder with the manifest of document digests.
+produced by a :data:`SignatureHook`: :func:`xades_signer` (key and certificate of the structure seal) gives the
+real signature of :mod:`conformance.xades`; without keys, the default hook writes an unsigned placeholder with the
+manifest of document digests (it does not pass the ``xades`` checks).
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
 from conformance.identity import Cx, Hd, Xcn, Xon
 from conformance.soap import WSA_ANONYMOUS, Attachment, build_envelope, build_mtom, new_message_id
+from conformance.xades import build_signature_document
 from conformance.xds.constants import (
     INS_OIDS,
     SIGNATURE_CLASS_CODE,
@@ -282,6 +286,17 @@ def placeholder_signature(metadata: RegistryObjectList, documents: Mapping[str, 
     return etree.tostring(signature, encoding="UTF-8")
 
 
+def xades_signer(key: rsa.RSAPrivateKey, cert: x509.Certificate, *, algorithm: str = "rsa-sha256") -> SignatureHook:
+    """A :data:`SignatureHook` producing the real XAdES document (:mod:`conformance.xades`) signed with
+    ``key``/``cert`` (the structure seal), over every document and the SubmissionSet."""
+    def sign(metadata: RegistryObjectList, documents: Mapping[str, bytes]) -> bytes:
+        signed = [(e.unique_id or "", documents[e.id]) for e in metadata.document_entries if e.id in documents]
+        submission_set = metadata.submission_set
+        return build_signature_document(signed, submission_set.unique_id or "" if submission_set else "", key, cert,
+                                        algorithm=algorithm)
+    return sign
+
+
 def submission(submission_set: SubmissionSet, documents: Sequence[tuple[DocumentEntry, bytes]], *,
                signer: SignatureHook = placeholder_signature,
                signature_id: str = "Signature01") -> ProvideAndRegisterRequest:
@@ -410,6 +425,7 @@ __all__ = [
     "td33_metadata_update_request",
     "td33_status_request",
     "utc_now_dtm",
+    "xades_signer",
     "xcn",
     "xon",
 ]

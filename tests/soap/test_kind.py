@@ -26,6 +26,10 @@ DOCUMENTED_DEFECTS: dict[str, dict[str, str]] = {
         "BENCH-XDS-DOC-MISSING": "ExtrinsicObject id 'DocumentME2' but xdsb:Document id 'documentME2' (case differs)",
         "BENCH-XDS-DOC-METADATA-MISSING": "the same case mismatch seen from the Document side",
         "BENCH-XDS-DE-TYPECODE": "typeCode 27899-4 is no longer in JDV_J07 (2024 revision); the example dates from 2021",
+        "BENCH-XADES-COVERAGE": "the XAdES manifest references uniqueIds of another submission (…7898.3.9956570900, "
+                                "…7898.4.9956570902), not this SubmissionSet and DocumentEntry",
+        "BENCH-XADES-SIGNATURE": "the SignatureValue of the XAdES document does not verify",
+        "BENCH-XADES-CERT-UNTRUSTED": "the replay has no trust store for the 2019 IGC-Santé TEST CA",
     },
     "TD3.1_Recherche_de_document_reponse.xml": {
         "BENCH-XDS-DE-UNIQUEID": "uniqueIds such as 1.999888777.1.24 are not OIDs (second arc > 39 under 1)",
@@ -98,7 +102,8 @@ def test_builder_message_with_a_signed_vihf_validates_without_errors(dmp_lps_pac
     pki = TestPki.generate()
     security = etree.Element(f"{{{WSSE}}}Security")
     security.append(sign_vihf(new_vihf(signer=pki.structure, patient=PATIENT_ID), pki.structure))
-    body, content_type = builders.td21_request(sample_submission(), security=security).to_http()
+    request = sample_submission(signer=builders.xades_signer(pki.structure.key, pki.structure.cert))
+    body, content_type = builders.td21_request(request, security=security).to_http()
     context = ValidationContext(package_dir=cisis_package, options={
         "content_type": content_type, "dmp_lps_package": str(dmp_lps_package),
         "vihf_policy": VihfPolicy(trust=[pki.ca.cert])})

@@ -53,7 +53,8 @@ SOURCE_ID = "1.2.250.1.999.1.1.4242"
 NOW = datetime(2024, 2, 21, 14, 0, tzinfo=UTC)
 
 
-def sample_submission(*extra_confidentiality: Code) -> ProvideAndRegisterRequest:
+def sample_submission(*extra_confidentiality: Code,
+                      signer: builders.SignatureHook = builders.placeholder_signature) -> ProvideAndRegisterRequest:
     """TD2.1 submission of :data:`CDA`: SubmissionSet, one DocumentEntry, the signature entry."""
     entry = builders.document_entry_from_cda(CDA, entry_id="Doc01", class_code=CLASS_CODE, format_code=FORMAT_CODE,
                                              practice_setting_code=PRACTICE_SETTING,
@@ -61,4 +62,4 @@ def sample_submission(*extra_confidentiality: Code) -> ProvideAndRegisterRequest
     submission_set = builders.new_submission_set(patient_id=entry.patient_id or "", author=entry.authors[0],
                                                  content_type_code=CONTENT_TYPE, source_id=SOURCE_ID,
                                                  title="Consultation", unique_id=f"{SOURCE_ID}.1.7", now=NOW)
-    return builders.submission(submission_set, [(entry, CDA)])
+    return builders.submission(submission_set, [(entry, CDA)], signer=signer)
