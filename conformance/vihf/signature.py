@@ -51,7 +51,6 @@ __all__ = [
 ]
 
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
-_EC_NS = "http://www.w3.org/2001/10/xml-exc-c14n#"
 _DS = f"{{{DS_NS}}}"
 _ID_ATTRIBUTES = ("ID", "Id", "id")
 
@@ -171,7 +170,7 @@ def _own_digest(assertion: etree._Element, signature: etree._Element, report: Si
     if own is not None:
         payload.remove(own)
     prefixes = signature.find(f"{_DS}SignedInfo/{_DS}Reference/{_DS}Transforms/{_DS}Transform/"
-                              f"{{{_EC_NS}}}InclusiveNamespaces")
+                              f"{{{EXC_C14N}}}InclusiveNamespaces")
     inclusive = (prefixes.get("PrefixList", "").split() or None) if prefixes is not None else None
     canonical = etree.tostring(payload, method="c14n", exclusive=True, with_comments=False,
                                inclusive_ns_prefixes=inclusive)
@@ -210,8 +209,9 @@ def check_signature(assertion: etree._Element, *, trust: Sequence[x509.Certifica
     # Certificate validity is judged by the rules; signxml only needs a time inside it to check the cryptography
     when = signing_time or dt.datetime.now(dt.UTC)
     when = min(max(when, cert.not_valid_before_utc), cert.not_valid_after_utc)
+    # any number of References: a count other than 1 is a structure finding, not a signature-value failure
     config = SignatureConfiguration(signature_methods=_ALL_SIGNATURE_METHODS, digest_algorithms=_ALL_DIGESTS,
-                                    verification_time=when)
+                                    verification_time=when, expect_references=True)
     try:
         result = XMLVerifier().verify(etree.tostring(assertion), x509_cert=cert, expect_config=config,
                                       id_attribute="ID", validate_schema=False)
@@ -231,10 +231,12 @@ def check_signature(assertion: etree._Element, *, trust: Sequence[x509.Certifica
         report.structure_problems.append(f"signature not verifiable: {exc}")
     else:
         report.value_ok, report.digest_ok, report.verified = True, True, True
-        signed = result.signed_xml  # type: ignore[union-attr]
+        results = result if isinstance(result, list) else [result]
+        signed = next((r.signed_xml for r in results if r.signed_xml is not None and r.signed_xml.tag == assertion.tag
+                       and r.signed_xml.get("ID") == assertion.get("ID")), None)
         report.signed_element = signed
-        if signed is None or signed.tag != assertion.tag or signed.get("ID") != assertion.get("ID"):
-            report.wrapping_problems.append("the signed element is not the assertion that is read")
+        if signed is None:
+            report.wrapping_problems.append("no signed data is the assertion that is read")
             report.verified = False
     return report
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
+from signxml import XMLSigner, methods
 
 from conformance.pki import TestPki
 from conformance.vihf import (
@@ -18,6 +19,7 @@ from conformance.vihf import (
     ReplayCache,
     Vihf,
     VihfPolicy,
+    build_vihf,
     parse_vihf,
     sign_vihf,
     verify_vihf,
@@ -324,3 +326,16 @@ def test_signer_issued_by_an_intermediate(make_vihf: Callable[..., Vihf], pki: T
     vihf = make_vihf(signer=seal)
     assert verify_vihf(sign_vihf(vihf, seal, chain=[intermediate.cert]), policy).authenticated
     assert verify_vihf(sign_vihf(vihf, seal), policy).rule_ids == {"BENCH-VIHF-CERT-UNTRUSTED"}
+
+
+@pytest.mark.requirement("BENCH-VIHF-SIG-STRUCTURE")
+def test_two_references_are_a_structure_finding(make_vihf: Callable[..., Vihf], pki: TestPki,
+                                                policy: VihfPolicy) -> None:
+    element = build_vihf(make_vihf())
+    identifier = element.get("ID")
+    signer = XMLSigner(method=methods.enveloped, c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#")
+    token = signer.sign(element, key=pki.structure.key, cert=[pki.structure.cert],
+                        reference_uri=[f"#{identifier}", f"#{identifier}"])
+    result = verify_vihf(token, policy)
+    assert result.rule_ids == {"BENCH-VIHF-SIG-STRUCTURE"}
+    assert "2 References" in result.findings[0].message
