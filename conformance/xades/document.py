@@ -242,6 +242,10 @@ def _signing_certificate_problem(check: XadesCheck, cert_element: etree._Element
     der = check.certificate.public_bytes(serialization.Encoding.DER)
     if "".join(value.split()) != _b64_digest(algorithm, der):
         return "SigningCertificate's first CertDigest is not the digest of the certificate in KeyInfo"
+    serial = next((e.text for e in _local(cert_element, "X509SerialNumber")), None)
+    if serial is not None and serial.strip() != str(check.certificate.serial_number):
+        return (f"SigningCertificate's X509SerialNumber {serial.strip()} is not the KeyInfo certificate's "
+                f"{check.certificate.serial_number}")
     return None
 
 
@@ -353,6 +357,11 @@ def _structure_problems(root: etree._Element) -> list[tuple[str, Severity | None
     purpose = [p for p in _local(root, "SignatureProperty") if p.get("Id") == "purposeOfSignature"]
     if not purpose or (purpose[0].text or "").strip() != PURPOSE_OF_SIGNATURE:
         problems.append((f"SignatureProperty purposeOfSignature must be {PURPOSE_OF_SIGNATURE}", None))
+    own = f"#{root.get('Id')}"
+    for element in [*purpose[:1], *_local(root, "QualifyingProperties")]:
+        if element.get("Target") != own:
+            problems.append((f"{etree.QName(element).localname}/@Target is {element.get('Target')!r}, expected "
+                             f"{own!r} (the Signature's Id)", Severity.WARNING))
     for digest in _local(root, "CertDigest"):
         if any(etree.QName(c).namespace != DS_NS for c in digest if isinstance(c.tag, str)):
             problems.append(("CertDigest's DigestMethod/DigestValue are not in the XML-DSig namespace (XAdES "

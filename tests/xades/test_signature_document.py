@@ -91,6 +91,7 @@ CASES: list[tuple[str, Callable[[TestPki], set[str]]]] = [
     ("BENCH-XADES-SHA1", lambda p: check(build(p, algorithm="rsa-sha1"), p)),
     ("BENCH-XADES-SIGNING-TIME", lambda p: check(build(p, signing_time=NOW + dt.timedelta(hours=1)), p)),
     ("BENCH-XADES-STRUCTURE", lambda p: check(b"<Signature/>", p)),
+    ("BENCH-XADES-STRUCTURE", lambda p: check(edit(build(p), lambda r: r.set("Id", "_renamed")), p)),
     ("BENCH-XADES-WRAPPING", lambda p: check(edit(build(p), _forged_manifest_first), p)),
     ("BENCH-XADES-CERT-UNREADABLE", lambda p: check(edit(build(p), lambda r: setattr(
         r.find(f"{DS}KeyInfo/{DS}X509Data/{DS}X509Certificate"), "text", "MIIBAAAA")), p)),
