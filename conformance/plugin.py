@@ -42,7 +42,7 @@ from conformance.findings import ArtefactResult, Finding, rules
 OFFICIAL_ENV = "DMP_CONFORMANCE_OFFICIAL"
 ROLES = ("server", "client", "documents")
 _PRESET_KEYS = {"sut_url", "sut_role", "profile", "software_name", "software_version", "report_dir", "signing_key",
-                "dmp_port", "dmp_options", "lps_command", "wait_timeout"}
+                "dmp_port", "dmp_options", "lps_command", "wait_timeout", "documents_dir"}
 _SERVER_START_TIMEOUT = 30.0
 
 
@@ -73,6 +73,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "base URL in $DMP_CONFORMANCE_DMP_URL (default: wait for someone to operate the LPS)")
     group.addoption("--wait-timeout", default=None,
                     help="client role: seconds to wait for each expected transaction from the LPS (default 60)")
+    group.addoption("--documents-dir", default=None,
+                    help="documents role: folder of the CDA documents (and other artefacts) the SUT produced")
     group.addoption("--identity-seed", default="0", help="seed of the synthetic patients and professionals")
     group.addoption("--no-requirement-check", action="store_true", default=False,
                     help="do not stop at collection on unknown requirement IDs (used by `requirements coverage`)")
@@ -96,6 +98,7 @@ class SutSettings:
     dmp_options: list[str] = field(default_factory=list)
     lps_command: str | None = None
     wait_timeout: float = 60.0
+    documents_dir: str | None = None  # documents role: what the software under test produced
 
 
 def load_preset(path: Path) -> dict[str, str]:
@@ -132,7 +135,8 @@ def _settings_from(config: pytest.Config) -> SutSettings:
                        software_name=preset.get("software_name"), software_version=preset.get("software_version"),
                        report_dir=pick("--report-dir", "report_dir"), signing_key=pick("--signing-key", "signing_key"),
                        dmp_port=port, dmp_options=shlex.split(pick("--dmp-options", "dmp_options") or ""),
-                       lps_command=pick("--lps-command", "lps_command"), wait_timeout=timeout)
+                       lps_command=pick("--lps-command", "lps_command"), wait_timeout=timeout,
+                       documents_dir=pick("--documents-dir", "documents_dir"))
 
 
 # --------------------------------------------------------------------------------------------------------------

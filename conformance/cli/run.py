@@ -13,7 +13,7 @@ from rich.table import Table
 
 from conformance.suites import available_suites, suite_path
 
-ROLES = {"server_role": "server", "client_role": "client"}
+ROLES = {"server_role": "server", "client_role": "client", "documents_role": "documents"}
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,5 @@
-"""The main job end to end: `dmp-conformance run` against the embedded reference DMP (a real server subprocess)."""
+"""The suites end to end through `dmp-conformance run`: server role and client role against a real reference DMP
+subprocess, documents role on a folder."""
 
 from __future__ import annotations
 
@@ -54,3 +55,21 @@ def test_run_client_role_suite_with_a_scripted_lps(tmp_path: Path) -> None:
     verdicts = {r["id"]: r["verdict"] for r in report["requirements"]}
     assert verdicts["BENCH-MTOM"] == verdicts["BENCH-VIHF-SIGNATURE"] == "pass"
     assert verify_run(out).ok
+
+
+def test_run_documents_role_suite_on_a_folder(tmp_path: Path) -> None:
+    documents = tmp_path / "produced"
+    documents.mkdir()
+    (documents / "broken.xml").write_text('<ClinicalDocument xmlns="urn:hl7-org:v3"><id root="1.2"/>')
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", "--suite", "documents_role", "-o", str(out), "--",
+                                      "--documents-dir", str(documents)])
+    assert result.exit_code == 1, result.output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    (test,) = report["tests"]
+    assert test["name"] == "test_document_is_valid[broken.xml]" and test["outcome"] == "failed"
+    assert test["findings"][0]["rule"] == "XML-WELLFORMED" and test["findings"][0]["line"] == 1
+    assert report["sut"]["role"] == "documents"
+    assert {r["id"]: r["verdict"] for r in report["requirements"]}["BENCH-CDA-VALID"] == "fail"
+    empty = CliRunner().invoke(app, ["run", "--suite", "documents_role", "-o", str(tmp_path / "none")])
+    assert empty.exit_code == 1 and "NOTHING TESTED" in empty.output
