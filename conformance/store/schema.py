@@ -23,7 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from conformance.store.types import (
     AccessMode,
@@ -152,6 +152,8 @@ class DocumentEntry(Base):
     metadata_json: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     ebrim: Mapped[str | None] = mapped_column(Text)  # the ExtrinsicObject as received, for faithful LeafClass
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Written with the entry (one batched insert, no flush per entry); never loaded: the JSON has the values.
+    terms: Mapped[list[EntryTerm]] = relationship(lazy="raise", cascade="save-update")
 
     __table_args__ = (
         Index("ix_entry_patient_status_creation", "patient_id", "status", "creation_time"),

@@ -258,53 +258,22 @@ class Store:
 
     def register_submission(self, submission: Submission) -> SubmissionResult:
         """Store a whole ITI-41 submission atomically; raises a :class:`StoreError` and stores nothing on error."""
-        _check_submission(submission)
-        ids = {e.entry_uuid: (e.entry_uuid if e.entry_uuid.startswith(UUID_PREFIX) else new_uuid())
-               for e in submission.entries}
-        ss = submission.submission_set
-        ids[ss.entry_uuid] = ss.entry_uuid if ss.entry_uuid.startswith(UUID_PREFIX) else new_uuid()
-        documents = {d.unique_id: d for d in submission.documents}
-        deprecated: list[str] = []
+        return self.register_submissions([submission])[0]
+
+    def register_submissions(self, submissions: Sequence[Submission]) -> list[SubmissionResult]:
+        """Store several submissions in one database transaction (bulk loading): all or nothing."""
+        for submission in submissions:
+            _check_submission(submission)
         try:
             with self.writing() as s:
-                patient = _open_patient(s, ss.patient_id)
-                for entry in submission.entries:
-                    if parse_cx(entry.patient_id) != (patient.ins, patient.ins_oid):
-                        raise InvalidSubmission(
-                            f"DocumentEntry {entry.entry_uuid} patientId {entry.patient_id} differs from the "
-                            f"SubmissionSet patientId {ss.patient_id}", code="XDSPatientIdDoesNotMatch")
-                s.add(SubmissionSet(entry_uuid=ids[ss.entry_uuid], unique_id=ss.unique_id,
-                                    patient_id=canonical_cx(ss.patient_id), source_id=ss.source_id,
-                                    submission_time=ss.submission_time, content_type_code=ss.content_type_code,
-                                    metadata_json=ss.metadata, ebrim=ss.ebrim))
-                for entry in submission.entries:
-                    document = documents[entry.unique_id]
-                    sha1 = hashlib.sha1(document.content).hexdigest()
-                    size = len(document.content)
-                    _check_hash_size(entry, sha1, size)
-                    s.add(Document(unique_id=entry.unique_id, repository_id=submission.repository_id,
-                                   content=document.content, sha1=sha1, size=size, mime_type=entry.mime_type))
-                    row = _entry_row(entry, ids[entry.entry_uuid], ids[entry.entry_uuid], 1,
-                                     submission.repository_id, sha1, size, submission.submitter_id)
-                    s.add(row)
-                    s.flush()
-                    s.add_all(EntryTerm(entry_id=row.id, kind=k, value=v) for k, v in _entry_terms(entry))
-                for assoc in submission.associations:
-                    source, target = ids.get(assoc.source, assoc.source), ids.get(assoc.target, assoc.target)
-                    if assoc.association_type == RPLC:
-                        deprecated.append(_deprecate_replaced(s, target, ss.patient_id))
-                    aid = assoc.entry_uuid if assoc.entry_uuid.startswith(UUID_PREFIX) else new_uuid()
-                    s.add(Association(entry_uuid=aid, association_type=assoc.association_type,
-                                      source=source, target=target, slots=assoc.slots))
-                s.flush()
+                patients: dict[str, Patient] = {}  # a bulk load feeds the same patients many times
+                results = [_insert_submission(s, submission, patients) for submission in submissions]
         except IntegrityError as exc:
+            names = sorted(d.unique_id for sub in submissions for d in sub.documents)[:5]
             raise DuplicateUniqueId(
                 "a document, SubmissionSet or entry with one of these ids is already registered "
-                f"(uniqueIds {', '.join(sorted(documents))}, SubmissionSet {ss.unique_id})",
-                context=str(exc.orig)[:200]) from exc
-        return SubmissionResult(submission_set_uuid=ids[ss.entry_uuid],
-                                entry_uuids={k: v for k, v in ids.items() if k != ss.entry_uuid},
-                                deprecated=deprecated)
+                f"(uniqueIds {', '.join(names)}…)", context=str(exc.orig)[:200]) from exc
+        return results
 
     def new_metadata_version(self, previous_uuid: str, entry: NewEntry, submitter_id: str | None = None) -> str:
         """Store a new metadata version of an entry (same lid, version + 1); the previous one is Deprecated.
@@ -324,9 +293,8 @@ class Store:
             row = _entry_row(entry, new_id, previous.lid, previous.version + 1, previous.repository_id,
                              previous.sha1, previous.size, submitter_id or previous.submitter_id)
             row.unique_id = previous.unique_id
+            row.terms = [EntryTerm(kind=k, value=v) for k, v in _entry_terms(entry)]
             s.add(row)
-            s.flush()
-            s.add_all(EntryTerm(entry_id=row.id, kind=k, value=v) for k, v in _entry_terms(entry))
         return new_id
 
     def update_status(self, entry_uuid: str, new_status: EntryStatus,
@@ -530,6 +498,45 @@ def _check_submission(submission: Submission) -> None:
     for extra in set(documents) - seen:
         raise InvalidSubmission(f"document {extra} has no DocumentEntry", code="XDSMissingDocumentMetadata",
                                 context=extra)
+
+
+def _insert_submission(s: Session, submission: Submission, patients: dict[str, Patient]) -> SubmissionResult:
+    ids = {e.entry_uuid: (e.entry_uuid if e.entry_uuid.startswith(UUID_PREFIX) else new_uuid())
+           for e in submission.entries}
+    ss = submission.submission_set
+    ids[ss.entry_uuid] = ss.entry_uuid if ss.entry_uuid.startswith(UUID_PREFIX) else new_uuid()
+    documents = {d.unique_id: d for d in submission.documents}
+    deprecated: list[str] = []
+    patient = patients.get(ss.patient_id) or _open_patient(s, ss.patient_id)
+    patients[ss.patient_id] = patient
+    for entry in submission.entries:
+        if parse_cx(entry.patient_id) != (patient.ins, patient.ins_oid):
+            raise InvalidSubmission(f"DocumentEntry {entry.entry_uuid} patientId {entry.patient_id} differs from the "
+                                    f"SubmissionSet patientId {ss.patient_id}", code="XDSPatientIdDoesNotMatch")
+    s.add(SubmissionSet(entry_uuid=ids[ss.entry_uuid], unique_id=ss.unique_id,
+                        patient_id=canonical_cx(ss.patient_id), source_id=ss.source_id,
+                        submission_time=ss.submission_time, content_type_code=ss.content_type_code,
+                        metadata_json=ss.metadata, ebrim=ss.ebrim))
+    for entry in submission.entries:
+        document = documents[entry.unique_id]
+        sha1 = hashlib.sha1(document.content).hexdigest()
+        size = len(document.content)
+        _check_hash_size(entry, sha1, size)
+        s.add(Document(unique_id=entry.unique_id, repository_id=submission.repository_id,
+                       content=document.content, sha1=sha1, size=size, mime_type=entry.mime_type))
+        row = _entry_row(entry, ids[entry.entry_uuid], ids[entry.entry_uuid], 1, submission.repository_id, sha1,
+                         size, submission.submitter_id)
+        row.terms = [EntryTerm(kind=k, value=v) for k, v in _entry_terms(entry)]
+        s.add(row)
+    for assoc in submission.associations:
+        source, target = ids.get(assoc.source, assoc.source), ids.get(assoc.target, assoc.target)
+        if assoc.association_type == RPLC:
+            deprecated.append(_deprecate_replaced(s, target, ss.patient_id))
+        aid = assoc.entry_uuid if assoc.entry_uuid.startswith(UUID_PREFIX) else new_uuid()
+        s.add(Association(entry_uuid=aid, association_type=assoc.association_type, source=source, target=target,
+                          slots=assoc.slots))
+    return SubmissionResult(submission_set_uuid=ids[ss.entry_uuid],
+                            entry_uuids={k: v for k, v in ids.items() if k != ss.entry_uuid}, deprecated=deprecated)
 
 
 def _check_hash_size(entry: NewEntry, sha1: str, size: int) -> None:

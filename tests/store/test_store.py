@@ -292,3 +292,11 @@ def test_concurrent_duplicate_unique_id_processes_store_exactly_one(tmp_path: Pa
         process.join(timeout=30)
     assert outcomes == ["duplicate", "duplicate", "stored"]
     assert store.count_entries() == 1
+
+
+def test_bulk_registration_is_all_or_nothing(store: Store) -> None:
+    good = [submission(entry(oid())) for _ in range(3)]
+    assert len(store.register_submissions(good)) == 3 and store.count_entries() == 3
+    with pytest.raises(StoreError):
+        store.register_submissions([submission(entry(oid())), submission(entry(good[0].entries[0].unique_id))])
+    assert store.count_entries() == 3
