@@ -195,12 +195,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): the requirement IDs this test verifies")
     settings = _settings_from(config)
     recorder = RunRecorder(settings)
-    if settings.report_dir:
+    if settings.report_dir and not config.option.collectonly:
         run_dir = Path(settings.report_dir).resolve()
+        if run_dir.exists() and any(run_dir.iterdir()):  # stale files would be signed as part of this run
+            raise pytest.UsageError(f"--report-dir {run_dir} is not empty; give a new folder for each run")
         recorder.evidence_root = run_dir / "evidence"
         # allure-pytest configures after us: point its results into the run directory so they are signed too.
-        if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir \
-                and not config.option.collectonly:
+        if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
             config.option.allure_report_dir = str(run_dir / "allure-results")
     config.stash[_RECORDER] = recorder
     config.pluginmanager.register(_ResultListener(config), f"dmp-conformance-results-{id(config)}")

@@ -193,3 +193,11 @@ def test_uses_the_package(dmp_lps_package):
     report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
     (used,) = [a for a in report["artefacts"] if a["name"] == "dmp-lps-package"]
     assert used["version"] == "2.01.04" and len(used["sha256"]) == 64
+
+
+def test_report_dir_must_be_new(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "old.txt").write_text("from an earlier run")
+    assert inner_pytest(suite(tmp_path, "reuse", TINY_PASS), "--report-dir", str(used)) == pytest.ExitCode.USAGE_ERROR
+    assert "is not empty" in capsys.readouterr().err
