@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from conformance.artefacts import PackageError, resolve_package
+from conformance.artefacts import InstalledPackage, PackageError, resolve_package
 from conformance.cda.document import HL7, XSL
-from conformance.cda.pipeline import validate_cda
+from conformance.cda.pipeline import STAGES, validate_cda
 from conformance.findings import ArtefactResult
 from conformance.validation import ArtefactKind, ValidationContext, register_kind
 from conformance.xml import XmlInputError, parse_xml
@@ -37,14 +38,15 @@ def detect(data: bytes) -> bool:
 
 
 def validate(data: bytes, path: str, context: ValidationContext) -> ArtefactResult:
-    if context.package_dir is not None:
-        # an explicit folder: validate_cda reports a wrong or damaged folder as a finding
-        return validate_cda(data, path, context.package_dir, profiles_dir=context.profiles_dir)
-    try:
-        package = resolve_package("cisis", context.profiles_dir)
-    except PackageError:
-        package = None
-    return validate_cda(data, path, package, profiles_dir=context.profiles_dir)
+    # ``options["schematron"] = False`` (CLI --no-schematron): XSD and bench rules only
+    stages = STAGES if context.options.get("schematron", True) else tuple(s for s in STAGES if s != "schematron")
+    package: InstalledPackage | Path | None = context.package_dir
+    if package is None:  # an explicit folder is checked by validate_cda, which reports a wrong one
+        try:
+            package = resolve_package("cisis", context.profiles_dir)
+        except PackageError:
+            package = None
+    return validate_cda(data, path, package, profiles_dir=context.profiles_dir, stages=stages)
 
 
 register_kind(ArtefactKind("cda", detect, validate, priority=10))

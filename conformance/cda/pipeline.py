@@ -43,6 +43,7 @@ RULE_XSD_LOAD = "BENCH-CDA-XSD-LOAD"
 RULE_SCHEMATRON_UNAVAILABLE = "BENCH-CDA-SCHEMATRON-UNAVAILABLE"
 RULE_VOLET_UNAVAILABLE = "BENCH-CDA-VOLET-UNAVAILABLE"
 RULE_NO_VOLET = "BENCH-CDA-NO-VOLET"
+RULE_SCHEMATRON_SKIPPED = "BENCH-CDA-SCHEMATRON-SKIPPED"
 
 
 class _LocalOnly(etree.Resolver):
@@ -124,6 +125,11 @@ def validate_cda(data: bytes, path: str, package: InstalledPackage | Path | None
             started = time.perf_counter()
             _run_schematrons(run, tree, installed, table, volet, profiles_dir, engine)
             run.timed("schematron", started)
+        else:
+            run.add([Finding(RULE_SCHEMATRON_SKIPPED, Severity.WARNING, Source.SCHEMATRON,
+                             "CI-SIS schematrons skipped on request: the verdict covers well-formedness, XSD and "
+                             "the bench rules only", hint="validate again without --no-schematron for the "
+                                                          "official verdict")])
     if "rules" in stages:
         started = time.perf_counter()
         run.add(_rule_findings(document))

@@ -29,6 +29,8 @@ def validate(
     package_dir: Path | None = typer.Option(None, "--package", help="Use this CI-SIS package folder directly."),
     lenient: bool = typer.Option(False, "--lenient", help="Accept legacy captures; irregularities become warnings."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show informational findings too."),
+    no_schematron: bool = typer.Option(False, "--no-schematron",
+                                       help="CDA: skip the CI-SIS schematrons (XSD and bench rules only; fast)."),
 ) -> None:
     """Validate CDA documents, DMP SOAP/MTOM messages and FHIR resources. Exit 1 when an error is found."""
     if format not in FORMATS:
@@ -42,7 +44,8 @@ def validate(
     if not files:
         typer.echo("no file to validate (folders are searched for .xml and .json files)", err=True)
         raise typer.Exit(2)
-    context = ValidationContext(profiles_dir=profiles_dir, package_dir=package_dir, lenient=lenient)
+    context = ValidationContext(profiles_dir=profiles_dir, package_dir=package_dir, lenient=lenient,
+                                options={"schematron": not no_schematron})
     console = Console(stderr=True)
     results: list[ArtefactResult] = []
     with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),

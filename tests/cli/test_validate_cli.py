@@ -91,3 +91,14 @@ def test_text_output_has_the_summary_table(runner: CliRunner, documents: Path, c
     result = runner.invoke(app, ["validate", str(documents), "--package", str(cisis_package)])
     assert result.exit_code == 1
     assert "Validation summary" in result.stdout and "XSD" in result.stdout
+
+
+@pytest.mark.official
+def test_no_schematron_is_fast_and_says_so(runner: CliRunner, documents: Path, cisis_package: Path) -> None:
+    result = runner.invoke(app, ["validate", str(documents / "ldl-ses.xml"), "--package", str(cisis_package),
+                                 "--no-schematron", "-f", "json"])
+    document = json.loads(result.stdout)["documents"][0]
+    rules = {f["rule"] for f in document["findings"]}
+    assert "BENCH-CDA-SCHEMATRON-SKIPPED" in rules
+    assert not any(f["source"] == "schematron" and f["severity"] == "error" for f in document["findings"])
+    assert result.exit_code == (0 if document["valid"] else 1)
