@@ -144,21 +144,23 @@ class TestPki:
         ca_cert = _issue(ca_name, ca_key, ca_name, ca_key, not_before=start, not_after=end + 365 * _ONE_DAY,
                          usage=None, ca=True)
         ca = CertifiedKey(ca_key, ca_cert)
-        pki = cls.__new__(cls)
-        pki.name, pki.ca, pki.now = name, ca, now
 
         def leaf(subject: x509.Name, usage: KeyUsageProfile, **kw: Sequence[str]) -> CertifiedKey:
-            return pki.issue(subject, usage, not_before=start, not_after=end, **kw)
+            key = _new_key()
+            return CertifiedKey(key, _issue(subject, key, ca_name, ca_key, not_before=start, not_after=end,
+                                            usage=usage, **kw))
 
-        pki.structure = leaf(_name(f"ORG SIGN {cls.STRUCTURE_ID}", org="CENTRE HOSPITALIER TEST",
-                                   unit=cls.STRUCTURE_ID), SIGNATURE)
         ps_subject = _name(cls.PS_ID_NAT, org="TEST", unit="Medecin")
-        pki.ps_signature = leaf(ps_subject, SIGNATURE)
-        pki.ps_authentication = leaf(ps_subject, AUTHENTICATION_ONLY)
-        pki.tls_server = leaf(_name("localhost"), TLS_SERVER, dns=("localhost",), ips=("127.0.0.1",))
-        pki.tls_client = leaf(_name(f"ORG AUTH_CLI {cls.STRUCTURE_ID}", org="CENTRE HOSPITALIER TEST",
-                                    unit=cls.STRUCTURE_ID), TLS_CLIENT)
-        return pki
+        return cls(
+            name=name, ca=ca, now=now,
+            structure=leaf(_name(f"ORG SIGN {cls.STRUCTURE_ID}", org="CENTRE HOSPITALIER TEST",
+                                 unit=cls.STRUCTURE_ID), SIGNATURE),
+            ps_signature=leaf(ps_subject, SIGNATURE),
+            ps_authentication=leaf(ps_subject, AUTHENTICATION_ONLY),
+            tls_server=leaf(_name("localhost"), TLS_SERVER, dns=("localhost",), ips=("127.0.0.1",)),
+            tls_client=leaf(_name(f"ORG AUTH_CLI {cls.STRUCTURE_ID}", org="CENTRE HOSPITALIER TEST",
+                                  unit=cls.STRUCTURE_ID), TLS_CLIENT),
+        )
 
     def issue(self, subject: x509.Name | str, usage: KeyUsageProfile = SIGNATURE, *,
               not_before: dt.datetime | None = None, not_after: dt.datetime | None = None,
