@@ -36,18 +36,20 @@ def main() -> None:
     cold = (time.perf_counter() - start) * 1000
     errors = [f for f in first.findings if f.is_error]
 
-    timings = []
+    wall, cpu = [], []
     for _ in range(args.runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         validator.validate_bytes(data, "bench.json")
-        timings.append((time.perf_counter() - start) * 1000)
-    timings.sort()
-    median = statistics.median(timings)
-    p95 = timings[min(len(timings) - 1, round(0.95 * len(timings)) - 1)]
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
     print(f"bundle: {len(bundle['entry'])} entries, {len(data) / 1024:.1f} KB JSON; errors on it: {len(errors)}")
     print(f"cold (package load + imports + first validation): {cold:.0f} ms")
-    print(f"warm over {args.runs} runs: median {median:.1f} ms, p95 {p95:.1f} ms, "
-          f"min {timings[0]:.1f} ms; target {TARGET_MS:.0f} ms → median/target = {median / TARGET_MS:.2f}")
+    # CPU time is reported beside wall time: on a shared machine the wall time mostly measures the others' load.
+    for label, timings in (("wall", sorted(wall)), ("cpu", sorted(cpu))):
+        median = statistics.median(timings)
+        p95 = timings[min(len(timings) - 1, round(0.95 * len(timings)) - 1)]
+        print(f"warm {label} over {args.runs} runs: median {median:.1f} ms, p95 {p95:.1f} ms, min {timings[0]:.1f} ms; "
+              f"target {TARGET_MS:.0f} ms → median/target = {median / TARGET_MS:.2f}")
 
 
 if __name__ == "__main__":

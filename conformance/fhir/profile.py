@@ -492,8 +492,10 @@ class ProfileChecker:
             self._walk(node, value, location, run, frame)
 
     @staticmethod
-    def _declared_profiles(resource: dict[str, Any], already: list[str]) -> list[str]:
-        meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
+    def _declared_profiles(resource: Any, already: list[str]) -> list[str]:
+        meta = resource.get("meta") if isinstance(resource, dict) else None
+        if not isinstance(meta, dict):
+            return []
         return [p for p in array(meta.get("profile")) if isinstance(p, str) and p not in already]
 
     # ------------------------------------------------------------ slicing
@@ -566,15 +568,17 @@ class ProfileChecker:
             for value, where, key in matched[name]:
                 self._check_value(slice_node, value, where, key, run, frame)
 
-    @staticmethod
-    def _closest_slice(node: ElementNode, value: Any) -> ElementNode | None:
-        """For an entry matching no slice, the slice of the same resource type, to explain what is wrong."""
-        resource_type = type_of(value.get("resource")) if isinstance(value, dict) else None
-        for slice_node in node.slices.values():
-            resource = slice_node.children.get("resource")
-            if resource is not None and resource_type in resource.type_codes():
+    def _closest_slice(self, node: ElementNode, value: Any) -> ElementNode | None:
+        """For an entry matching no slice, the slice of the same resource type (the one whose profile the
+        resource declares, if any), so that its errors explain why it matches nothing."""
+        resource = value.get("resource") if isinstance(value, dict) else None
+        resource_type, declared = type_of(resource), set(self._declared_profiles(resource, []))
+        candidates = [s for s in node.slices.values()
+                      if "resource" in s.children and resource_type in s.children["resource"].type_codes()]
+        for slice_node in candidates:
+            if declared & {p for t in slice_node.children["resource"].types for p in t.get("profile", [])}:
                 return slice_node
-        return None
+        return candidates[0] if candidates else None
 
     def _check_unknown_extension(self, node: ElementNode, extension: dict[str, Any], location: str,
                                  run: ValidationRun) -> None:

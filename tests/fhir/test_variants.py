@@ -164,6 +164,18 @@ def test_valid_bundle_has_no_error(validator: FhirValidator, valid_bundle: Bundl
     assert result.details["profiles"] == [PDSM_SD + "pdsm-comprehensive-provide-document-bundle"]
 
 
+def test_valid_bundle_with_folder_has_no_error(validator: FhirValidator) -> None:
+    bundle = iti65_bundle(documents=3, with_folder=True)
+    result = validator.validate_bytes(json.dumps(bundle).encode(), "iti65-folder.json")
+    assert result.valid, [f.to_dict() for f in result.findings if f.is_error]
+    broken = copy.deepcopy(bundle)
+    folder = broken["entry"][-1]["resource"]
+    folder["source"] = {"reference": "Device/d1"}  # source is 0..0 on a Folder
+    broken["entry"][-1]["request"]["method"] = "DELETE"  # MHDprovideFolderActions: POST or PUT
+    errors = {f.rule for f in validator.validate_bytes(json.dumps(broken).encode()).findings if f.is_error}
+    assert {"PDSM-SLICE", "PDSM-CARD", "PDSM-BINDING"} <= errors
+
+
 def test_valid_bundle_in_xml_has_no_error(validator: FhirValidator, valid_bundle: Bundle) -> None:
     from fhir.resources.R4B.bundle import Bundle as BundleModel
 
