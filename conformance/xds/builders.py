@@ -20,7 +20,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -59,6 +59,7 @@ from conformance.xds.model import (
     Slot,
     SubmissionSet,
 )
+from conformance.xds.times import hl7_ts_to_utc, utc_now_dtm
 from conformance.xml import NAMESPACES, parse_xml
 
 HL7 = NAMESPACES["hl7"]
@@ -96,28 +97,6 @@ def _response(body: etree._Element, action: str, relates_to: str | None,
 
 
 # --- time and identifiers ---------------------------------------------------------------------------------
-
-def utc_now_dtm(now: datetime | None = None) -> str:
-    """``yyyyMMddHHmmss`` in UTC (XDS times are UTC)."""
-    return (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%d%H%M%S")
-
-
-def hl7_ts_to_utc(value: str) -> str:
-    """HL7 TS (``20190221133445+0100``) → XDS DTM in UTC (``20190221123445``); no offset: kept as is."""
-    digits, sign, offset = value, "", ""
-    for marker in "+-":
-        if marker in value[8:]:
-            position = value.index(marker, 8)
-            digits, sign, offset = value[:position], marker, value[position + 1:]
-            break
-    digits = digits.split(".")[0]
-    if not sign or len(offset) != 4 or len(digits) < 12:
-        return digits
-    moment = datetime.strptime(digits[:14].ljust(14, "0"), "%Y%m%d%H%M%S")
-    delta = timedelta(hours=int(offset[:2]), minutes=int(offset[2:]))
-    moment = moment - delta if sign == "+" else moment + delta
-    return moment.strftime("%Y%m%d%H%M%S")[:len(digits)]
-
 
 def new_oid(root: str) -> str:
     """A fresh OID under ``root`` (UUID as a decimal arc, as IHE allows: ``2.25.<int>`` style)."""

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from lxml import etree
+
 from conformance.findings import Check, Severity, Violation, rules
 from conformance.identity import Cx, Hl7V2Error, Xcn, Xon, is_valid_nir
 from conformance.identity.nir import INS_C_OID, INS_OIDS
@@ -50,12 +52,14 @@ from conformance.xds.messages import (
 from conformance.xds.model import Code, DocumentEntry, RegistryObject, RegistryObjectList, SubmissionSet
 from conformance.xds.queries import QUERY_NAMES, SINGLE_VALUED, decode_values, missing_parameters
 from conformance.xds.valuesets import ValueSet, load_value_sets
+from conformance.xml import NAMESPACES, XmlInputError, parse_xml
 
 _DTM = re.compile(r"\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2})?)?)?)?)?")
 _DTM_FORMATS = {4: "%Y", 6: "%Y%m", 8: "%Y%m%d", 10: "%Y%m%d%H", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}
 _LANGUAGE = re.compile(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*")
 _MIME = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*", re.IGNORECASE)
 _SHA1 = re.compile(r"[0-9a-fA-F]{40}")
+HL7 = NAMESPACES["hl7"]
 KNOWN_ERROR_CODES = frozenset(v for k, v in vars(ErrorCode).items() if not k.startswith("_"))
 MAX_UNIQUE_ID = 128  # IHE: a DocumentEntry uniqueId (root^extension) is at most 128 characters
 
@@ -68,6 +72,21 @@ class XdsCheck:
     transaction: str | None = None  # "TD2.1", "TD3.1"… when known
     value_sets: dict[str, ValueSet] = field(default_factory=load_value_sets)
     production: bool = False  # production profile: test INS OIDs are errors
+    _cda: dict[str, etree._Element | None] = field(default_factory=dict, repr=False, compare=False)
+
+    def cda_of(self, entry: DocumentEntry) -> etree._Element | None:
+        """The ``hl7:ClinicalDocument`` sent for ``entry`` in ITI-41 (parsed once), or None when there is none
+        or it is not a readable CDA (the CDA validator reports that)."""
+        if entry.id not in self._cda:
+            content = self.body.documents.get(entry.id) if isinstance(self.body, ProvideAndRegisterRequest) else None
+            root = None
+            if content is not None and b"ClinicalDocument" in content[:4096]:
+                try:
+                    root = parse_xml(content).getroot()
+                except XmlInputError:
+                    root = None
+            self._cda[entry.id] = root if root is not None and root.tag == f"{{{HL7}}}ClinicalDocument" else None
+        return self._cda[entry.id]
 
     @property
     def metadata(self) -> RegistryObjectList | None:
@@ -121,9 +140,9 @@ _REQUIREMENT_OF = {
 
 
 def _register(rule_id: str, title: str, severity: Severity = Severity.ERROR,
-              hint: str | None = None) -> Callable[[Check], Check]:
+              hint: str | None = None, requirement: str | None = None) -> Callable[[Check], Check]:
     return rules.register(rule_id, kind="xds", title=title, severity=severity, hint=hint,
-                          requirement=_REQUIREMENT_OF.get(rule_id))
+                          requirement=requirement or _REQUIREMENT_OF.get(rule_id))
 
 
 # --- locations ------------------------------------------------------------------------------------------------
@@ -1045,3 +1064,6 @@ def response_error(check: XdsCheck) -> Iterator[Violation]:
         if error.error_code not in KNOWN_ERROR_CODES:
             yield Violation(f"errorCode {error.error_code!r} is not a standard XDS error code", location=location,
                             severity=Severity.WARNING)
+
+
+import conformance.xds.coherence  # noqa: E402, F401  (CDA ↔ metadata rules, registered after these)

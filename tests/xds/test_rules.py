@@ -234,6 +234,16 @@ MUTATIONS: dict[str, Mutation] = {
     "BENCH-XDS-RESPONSE-STATUS": _body(lambda: RegistryResponse(ResponseStatus.FAILURE)),
     "BENCH-XDS-RESPONSE-ERROR": _body(lambda: RegistryResponse(ResponseStatus.FAILURE,
                                                                [RegistryError("XDSBogus", "", "Error")])),
+    # CDA ↔ metadata coherence
+    "BENCH-XDS-CDA-UNIQUEID": _set(_entry, unique_id="1.2.250.1.999.1.1.4242.4.1002"),
+    "BENCH-XDS-CDA-PATIENTID": _do(lambda r: (setattr(_entry(r), "patient_id", OTHER_PATIENT),
+                                              setattr(_sset(r), "patient_id", OTHER_PATIENT))),
+    "BENCH-XDS-CDA-TYPECODE": _set(_entry, type_code=Code("11490-0", "2.16.840.1.113883.6.1", "Lettre de liaison")),
+    "BENCH-XDS-CDA-CONFIDENTIALITY": _set(_entry, confidentiality_codes=[Code("R", Oid.HL7_CONFIDENTIALITY, "Restreint")]),
+    "BENCH-XDS-CDA-CREATIONTIME": _set(_entry, creation_time="20240221133445"),
+    "BENCH-XDS-CDA-LANGUAGE": _set(_entry, language_code="en-GB"),
+    "BENCH-XDS-CDA-AUTHOR": _do(lambda r: setattr(_entry(r).authors[0], "person",
+                                                  "810000000002^DURAND^PAUL^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS")),
 }
 # Rules that need a profile rather than a mutation: (rule, mutation, production profile)
 PROFILE_CASES = {"BENCH-XDS-PATIENTID-TEST-OID": (lambda r: r, True)}
