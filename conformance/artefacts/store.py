@@ -14,7 +14,7 @@ import re
 import shutil
 import stat
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -86,10 +86,11 @@ def _make_read_only(folder: Path) -> None:
 
 
 def import_package(source: str | Path | None = None, profiles_dir: Path | None = None,
-                   limits: Limits = Limits()) -> InstalledPackage:
+                   limits: Limits = Limits(), version: str | None = None) -> InstalledPackage:
     """Import a folder, a .zip / .tar.gz / .tgz archive or an https URL (default: the ANS CI-SIS archive).
 
-    Importing the same content twice returns the existing entry.
+    ``version`` overrides the version found in the package (git metadata, names, readme). Importing the
+    same content with the same version twice returns the existing entry.
     """
     source_text = str(source) if source is not None else DEFAULT_CISIS_URL
     base = _profiles_dir(profiles_dir)
@@ -116,6 +117,8 @@ def import_package(source: str | Path | None = None, profiles_dir: Path | None =
                 tree.mkdir()
                 extract_archive(path, tree, limits)
         detected = find_package(tree, label)
+        if version:
+            detected = replace(detected, version=version)
         sha256, files, size = content_hash(detected.root)
         entry = base / "packages" / detected.kind / f"{_slug(detected.version)}-{sha256[:12]}"
         if (entry / MANIFEST).is_file():

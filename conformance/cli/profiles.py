@@ -52,6 +52,8 @@ def _select(selector: str, profiles_dir: Path | None) -> list[InstalledPackage]:
 def import_command(
     source: str = typer.Argument(DEFAULT_CISIS_URL, help="Package folder, .zip/.tar.gz/.tgz archive or https URL."),
     profiles_dir: Path | None = ProfilesDir,
+    version: str | None = typer.Option(None, "--version",
+                                       help="Version to record when the package does not tell (e.g. a commit)."),
     compile_schematrons: bool = typer.Option(False, "--compile",
                                              help="CI-SIS: compile every schematron now (about a minute) so "
                                                   "that the first validation is fast."),
@@ -60,7 +62,7 @@ def import_command(
     console = Console(stderr=True)
     try:
         with console.status(f"importing {source}"):
-            package = import_package(source, profiles_dir)
+            package = import_package(source, profiles_dir, version=version)
     except PackageError as exc:
         raise _fail(exc) from None
     Console().print(f"imported [bold]{package.kind}[/] {package.name} {package.version} "

@@ -69,3 +69,11 @@ def test_import_with_compile_prepares_the_schematrons(runner: CliRunner, tmp_pat
     assert result.exit_code == 0, result.output
     assert "schematrons compiled" in result.stdout
     assert any((tmp_path / "profiles" / "schematron-build").iterdir())
+
+
+def test_import_with_an_explicit_version(runner: CliRunner, tmp_path: Path) -> None:
+    folder = write_tree(tmp_path / "ans-testcontenucda", CISIS_FILES)
+    result = runner.invoke(app, ["profiles", "import", str(folder), "--version", "7cd489b"])
+    assert result.exit_code == 0, result.output
+    listing = json.loads(runner.invoke(app, ["profiles", "list", "--json"]).stdout)
+    assert [p["version"] for p in listing] == ["7cd489b"]
