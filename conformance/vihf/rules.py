@@ -211,6 +211,10 @@ def authn(check: VihfCheck) -> Iterator[Violation]:
         yield _at(statement, check, severity=Severity.WARNING,
                   message=f"AuthnInstant {format_instant(instant)} is after IssueInstant "
                           f"{format_instant(check.vihf.issue_instant)}: the user logged on after the token was issued")
+    if check.vihf.mode is AuthMode.INDIRECTE_RENFORCEE and not check.vihf.authn_context_decl:
+        yield _at(statement, check, severity=Severity.WARNING,
+                  message="INDIRECTE_RENFORCEE (AIR) without AuthnContext/AuthnContextDecl (the official AIR token and "
+                          "the kit carry one, e.g. APP_BROWSER_AUTH)")
     accepted = value_sets()["authn_context_classes"].get(check.vihf.auth_mode or "", [])
     if check.vihf.mode and check.vihf.authn_context not in accepted:
         yield _at(statement, check, severity=Severity.WARNING,

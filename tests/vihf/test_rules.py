@@ -109,6 +109,8 @@ CASES = [
          severity=Severity.WARNING),
     Case("BENCH-VIHF-AUTHN", before_signing=lambda a: a.find(f"{S}AuthnStatement").attrib.pop("AuthnInstant")),
     Case("BENCH-VIHF-AUTHN", {"authn_instant": NOW + dt.timedelta(hours=1)}, severity=Severity.WARNING),
+    Case("BENCH-VIHF-AUTHN", {"authn_context_decl": None}, mode=AuthMode.INDIRECTE_RENFORCEE,
+         severity=Severity.WARNING),
     Case("BENCH-VIHF-CONDITIONS", {"audiences": ["urn:dmp"]}, severity=Severity.WARNING),
     Case("BENCH-VIHF-CONDITIONS", {"not_before": NOW, "not_on_or_after": NOW - dt.timedelta(minutes=1)}),
     Case("BENCH-VIHF-TIME-WINDOW", policy={"now": NOW + dt.timedelta(days=1)}),
