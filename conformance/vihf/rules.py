@@ -1,6 +1,6 @@
 """The VIHF rules (kind ``vihf``): pure functions over a :class:`~conformance.vihf.context.VihfCheck`.
 
-Checklist of /work/shared/docs/vihf.md §7: assertion structure, issuer and signature, authentication, attributes and
+Checklist of the shared domain notes (docs/vihf.md) §7: assertion structure, issuer and signature, authentication, attributes and
 their value sets, patient INS, software fields, time window, certificate, wrapping.
 """
 
