@@ -1,7 +1,7 @@
 """The VIHF rules (kind ``vihf``): pure functions over a :class:`~conformance.vihf.context.VihfCheck`.
 
-Checklist of the shared domain notes (docs/vihf.md) §7: assertion structure, issuer and signature, authentication, attributes and
-their value sets, patient INS, software fields, time window, certificate, wrapping.
+The checklist of the shared domain notes (docs/vihf.md §7): assertion structure, issuer and signature,
+authentication, attributes and their value sets, patient INS, software fields, time window, certificate, wrapping.
 """
 
 from __future__ import annotations
