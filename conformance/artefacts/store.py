@@ -138,7 +138,7 @@ def import_package(source: str | Path | None = None, profiles_dir: Path | None =
             "kind": detected.kind, "name": detected.name, "version": detected.version, "sha256": sha256,
             "root": "content/package" if detected.kind == "fhir" else "content",
             "source": source_text if not from_folder else str(Path(source_text).expanduser().resolve()),
-            "imported_at": datetime.now(UTC).isoformat(timespec="seconds"), "files": files, "size_bytes": size,
+            "imported_at": datetime.now(UTC).isoformat(timespec="milliseconds"), "files": files, "size_bytes": size,
         }
         (building / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         entry.parent.mkdir(parents=True, exist_ok=True)

@@ -241,3 +241,12 @@ def test_explicit_folder_is_used_in_place(cisis_folder: Path, profiles_dir: Path
     assert package is not None and package.entry is None and package.root == cisis_folder.resolve()
     with pytest.raises(PackageError, match="not a fhir package"):
         resolve_package("fhir", profiles_dir, explicit=cisis_folder)
+
+
+def test_the_most_recent_import_of_a_kind_is_used(cisis_folder: Path, profiles_dir: Path) -> None:
+    first = import_package(cisis_folder, profiles_dir)
+    (cisis_folder / "UPSTREAM-README.md").write_text("# TestContenuCDA, newer\n")
+    second = import_package(cisis_folder, profiles_dir, version="2025.02")
+    assert first.sha256 != second.sha256
+    assert resolve_package("cisis", profiles_dir) == second
+    assert [p.version for p in list_packages(profiles_dir, "cisis")] == ["2025.02", "unknown"]
