@@ -280,14 +280,36 @@ def is_multipart(data: bytes, content_type: str | None) -> bool:
     return media_type.startswith("multipart/") or data[:200].lstrip(b"\r\n").startswith(b"--")
 
 
-def parse_message(data: bytes, content_type: str | None = None, *, lenient: bool = False,
+def _joined(chunks: Iterable[bytes], limit: int) -> bytes:
+    body = bytearray()
+    for chunk in chunks:
+        body.extend(chunk)
+        if len(body) > limit:
+            raise MtomError("BENCH-MTOM-SIZE", f"message body exceeds {limit} bytes",
+                            hint="the DMP kit accepts messages up to 50 MB")
+    return bytes(body)
+
+
+def parse_message(data: bytes | Iterable[bytes], content_type: str | None = None, *, lenient: bool = False,
                   limits: MtomLimits | None = None) -> SoapMessage:
-    """Parse an HTTP body (plain SOAP or MTOM) into a :class:`SoapMessage`; raises :class:`SoapError`."""
+    """Parse an HTTP body (plain SOAP or MTOM) into a :class:`SoapMessage`; raises :class:`SoapError`.
+
+    ``data`` may be an iterable of chunks (an HTTP request stream): an MTOM body announced by its
+    Content-Type is then parsed as it streams; other bodies are joined first (within ``max_total``).
+    """
+    limits = limits or MtomLimits()
+    if not isinstance(data, bytes | bytearray):
+        if parse_content_type(content_type)[0].startswith("multipart/") and not lenient:
+            return _message_from_package(parse_mtom(data, content_type, limits=limits))
+        data = _joined(data, limits.max_total)
     if not is_multipart(data, content_type):
         message = parse_envelope(data)
         message.mime_action = parse_content_type(content_type)[1].get("action")
         return message
-    package = parse_mtom(data, content_type, lenient=lenient, limits=limits)
+    return _message_from_package(parse_mtom(data, content_type, lenient=lenient, limits=limits))
+
+
+def _message_from_package(package: MtomPackage) -> SoapMessage:
     root_type, root_params = parse_content_type(package.root.headers.get("content-type"))
     findings = list(package.findings)
     if root_type != XOP_CONTENT_TYPE:

@@ -122,3 +122,18 @@ def test_random_bytes_never_crash(data, content_type):
     # only the typed SoapError (MtomError is one) may escape; anything else is a defect
     with contextlib.suppress(SoapError):
         parse_message(b"--b\r\n" + data, content_type, lenient=True)
+
+
+def test_parse_message_streams_chunks():
+    body, content_type = _message(b"streamed attachment")
+    chunks = (body[i:i + 5] for i in range(0, len(body), 5))
+    message = parse_message(chunks, content_type)
+    assert message.mtom and message.content_of(message.body) == b"streamed attachment"
+
+
+def test_parse_message_joins_plain_chunks_within_the_limit():
+    data = b"<e:Envelope xmlns:e='http://www.w3.org/2003/05/soap-envelope'><e:Body><x/></e:Body></e:Envelope>"
+    assert parse_message(iter([data[:10], data[10:]]), "application/soap+xml").body is not None
+    with pytest.raises(MtomError) as info:
+        parse_message(iter([data, data]), "application/soap+xml", limits=MtomLimits(max_total=len(data)))
+    assert info.value.rule == "BENCH-MTOM-SIZE"
