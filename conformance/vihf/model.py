@@ -124,6 +124,11 @@ class Vihf:
         return self.roles[0] if self.roles else None
 
     @property
+    def specialties(self) -> list[CodedValue]:
+        """The role values after the profession (savoir-faire, e.g. SM26)."""
+        return self.roles[1:]
+
+    @property
     def secteur_code(self) -> str | None:
         return self.secteur_activite.split("^", 1)[0] if self.secteur_activite else None
 

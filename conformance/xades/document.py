@@ -287,6 +287,9 @@ def coverage(check: XadesCheck) -> Iterator[Violation]:
     if check.manifest is None:
         return
     references = _manifest_references(check)
+    uris = [r.get("URI", "") for r in check.manifest.iterfind(f"{_DS}Reference")]
+    for uri in sorted({u for u in uris if uris.count(u) > 1}):
+        yield _at(check.manifest, check, f"the manifest references {uri} {uris.count(uri)} times")
     expected = {unique_id for unique_id, _ in check.documents}
     for unique_id, _ in check.documents:
         if unique_id not in references:

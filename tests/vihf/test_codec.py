@@ -80,6 +80,7 @@ def test_derived_properties() -> None:
     vihf = new_vihf()
     assert vihf.patient_nir == "207058575627097" and vihf.patient_oid == "1.2.250.1.213.1.4.10"
     assert vihf.secteur_code == "SA07" and vihf.profession is not None and vihf.profession.code == "10"
+    assert [s.code for s in vihf.specialties] == ["SM26"]
     assert Vihf("x", None, None, [], "BAD", None, None, None, None, None, None).mode is None
 
 

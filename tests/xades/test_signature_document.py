@@ -84,6 +84,8 @@ CASES: list[tuple[str, Callable[[TestPki], set[str]]]] = [
     ("BENCH-XADES-DOCUMENT-DIGEST", lambda p: check(build(p), p, [(DOCS[0][0], b"<changed/>"), DOCS[1]])),
     ("BENCH-XADES-COVERAGE", lambda p: check(build(p), p, [*DOCS, ("1.2.250.1.999.9", b"x")])),  # unsigned doc
     ("BENCH-XADES-COVERAGE", lambda p: check(build(p), p, DOCS[:1])),  # the manifest names an unknown document
+    ("BENCH-XADES-COVERAGE", lambda p: check(build_signature_document(
+        [*DOCS, DOCS[0]], SS, p.structure.key, p.structure.cert), p)),  # a document listed twice
     ("BENCH-XADES-SIGNATURE", lambda p: check(edit(build(p), lambda r: setattr(_first_digest(r), "text", "AQ==")), p)),
     ("BENCH-XADES-SIGNATURE", lambda p: check(edit(build(p), _bad_signature_value), p)),
     ("BENCH-XADES-CERT-UNTRUSTED", lambda p: check(build(p), p, trust=TestPki.generate("rogue").trust)),
