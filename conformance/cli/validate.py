@@ -49,7 +49,9 @@ def validate(
     console = Console(stderr=True)
     results: list[ArtefactResult] = []
     with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True, disable=len(files) < 2) as progress:
+                  TimeElapsedColumn(), console=console, transient=True,
+                  # shown even for one file: the first CDA document waits for the schematron compilation
+                  disable=not console.is_terminal) as progress:
         task = progress.add_task("validating", total=len(files))
         for file in files:
             progress.update(task, description=f"validating {file.name}")
