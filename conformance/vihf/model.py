@@ -86,7 +86,7 @@ class Vihf:
     lps_version: str | None
     lps_homologation: str | None  # LPS_ID_HOMOLOGATION_DMP
     issuer: str | None  # DN of the signer certificate
-    assertion_id: str = field(default_factory=lambda: "")
+    assertion_id: str = field(default_factory=lambda: f"_{uuid.uuid4()}")  # '' when a token has none
     issue_instant: dt.datetime | None = field(default_factory=utc_now_ms)
     lps_id: str | None = None
     subject_name: str | None = None  # xspa subject-id: display name of the user
@@ -107,8 +107,6 @@ class Vihf:
     other_attributes: dict[str, list[str]] = field(default_factory=dict)  # unknown or legacy names, kept
 
     def __post_init__(self) -> None:
-        if not self.assertion_id:
-            self.assertion_id = f"_{uuid.uuid4()}"
         if self.authn_instant is None:
             self.authn_instant = self.issue_instant
 
