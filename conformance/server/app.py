@@ -63,23 +63,30 @@ def _summary(capture: Capture) -> dict[str, Any]:
     return {"id": capture.id, "started_at": capture.started_at.isoformat(), "duration_ms": capture.duration_ms,
             "peer": capture.peer, "method": capture.method, "path": capture.path, "action": capture.action,
             "transaction": capture.transaction, "status_code": capture.status_code, "outcome": capture.outcome,
-            "identity": capture.identity, "finding_count": len(capture.findings or [])}
+            "identity": capture.identity, "finding_count": len(capture.findings or []),
+            "validated": capture.validated_at is not None}
 
 
-def _validate_capture(store: Store, capture_id: int, data: bytes, path: str, lenient: bool) -> None:
+def _validate_capture(store: Store, capture_id: int, data: bytes, path: str, content_type: str | None,
+                      settings: ServerSettings) -> None:
     """Run the transport validators on a captured request (after the response went out)."""
     from conformance.validation import ValidationContext, kinds, validate_bytes
+    from conformance.vihf import VihfPolicy
 
     if not any(kind.name == "soap" for kind in kinds()):
         return
+    policy = VihfPolicy(trust=list(settings.trust), lenient=settings.lenient_signatures)
+    context = ValidationContext(lenient=settings.lenient_mime,
+                                options={"content_type": content_type, "vihf_policy": policy})
     try:
-        result = validate_bytes(data, path, ValidationContext(lenient=lenient), kind="soap")
+        result = validate_bytes(data, path, context, kind="soap")
     except Exception:  # a validator defect must not lose the capture
         log.exception("validator failed on capture %s", capture_id)
         return
     capture = store.capture(capture_id)
     if capture is not None:
-        store.update_capture(capture_id, findings=[*capture.findings, *(f.to_dict() for f in result.findings)])
+        store.update_capture(capture_id, findings=[*capture.findings, *(f.to_dict() for f in result.findings)],
+                             validated_at=datetime.now().astimezone())
 
 
 class AuthorizationSeed(BaseModel):
@@ -157,7 +164,8 @@ def create_app(settings: ServerSettings | None = None, store: Store | None = Non
                 outcome = await run_in_threadpool(handle_soap, data, request.headers.get("content-type"),
                                                   settings, store)
         capture_id = await run_in_threadpool(_capture, store, request, data, outcome, started, at)
-        task = BackgroundTask(_validate_capture, store, capture_id, data, request.url.path, True) \
+        task = BackgroundTask(_validate_capture, store, capture_id, data, request.url.path,
+                              request.headers.get("content-type"), settings) \
             if settings.validate_requests and data else None
         return Response(outcome.body, status_code=outcome.status, media_type=None,
                         headers={"content-type": outcome.content_type, "x-capture-id": str(capture_id)},

@@ -247,3 +247,4 @@ class Capture(Base):
     identity: Mapped[dict[str, Any]] = mapped_column(default=dict)  # VIHF subject, structure, mode, patient
     findings: Mapped[list[Any]] = mapped_column(default=list)
     outcome: Mapped[str | None] = mapped_column(String(128))  # e.g. Success, an XDS error code, a fault code
+    validated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # transport validators ran

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,6 +141,11 @@ def test_captures_keep_raw_bytes_timing_identity_and_findings(dmp: RunningServer
     assert listed and listed[-1]["transaction"] == "TD3.1" and listed[-1]["status_code"] == 200
     capture_id = listed[-1]["id"]
     detail = httpx.get(f"{dmp.url}/captures/{capture_id}").json()
+    deadline = time.monotonic() + 20
+    while not detail["validated"] and time.monotonic() < deadline:  # the validators run after the response
+        time.sleep(0.1)
+        detail = httpx.get(f"{dmp.url}/captures/{capture_id}").json()
+    assert detail["validated"]
     assert detail["identity"]["subject"] == TestPki.PS_ID_NAT and detail["duration_ms"] > 0
     assert detail["peer"].startswith("127.0.0.1:") and isinstance(detail["findings"], list)
     raw = httpx.get(f"{dmp.url}/captures/{capture_id}/request")
