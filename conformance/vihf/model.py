@@ -96,7 +96,7 @@ class Vihf:
     ressource_urn: str | None = "urn:dmp"
     issuer_format: str | None = X509_SUBJECT_NAME
     name_id_format: str | None = None  # the official tokens carry none
-    authn_instant: dt.datetime | None = None
+    authn_instant: dt.datetime | None = None  # when the user logged on; defaults to issue_instant
     authn_context: str | None = SMARTCARD_PKI
     authn_context_decl: str | None = None  # INDIRECTE_RENFORCEE (AIR) only
     not_before: dt.datetime | None = None
