@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import conformance.fhir.rules  # noqa: F401  (registers the rules the tests are marked with)
 from conformance.fhir import FhirValidator
 from conformance.fhir.builders import iti65_bundle
 
@@ -37,6 +38,7 @@ def test_iti105_valid(validator: FhirValidator) -> None:
     assert _errors(validator, _iti105()) == set()
 
 
+@pytest.mark.requirement("BENCH-PDSM-ITI105")
 @pytest.mark.parametrize("change", ["url", "no-data", "bad-base64"])
 def test_iti105_inline_rule(validator: FhirValidator, change: str) -> None:
     document = _iti105()
@@ -50,6 +52,7 @@ def test_iti105_inline_rule(validator: FhirValidator, change: str) -> None:
     assert "BENCH-PDSM-ITI105" in _errors(validator, document)
 
 
+@pytest.mark.requirement("BENCH-PDSM-SIZE", "BENCH-PDSM-HASH")
 def test_iti105_size_and_hash_on_inline_data(validator: FhirValidator) -> None:
     document = _iti105()
     document["content"][0]["attachment"]["size"] = 250000
@@ -57,6 +60,7 @@ def test_iti105_size_and_hash_on_inline_data(validator: FhirValidator) -> None:
     assert {"BENCH-PDSM-SIZE", "BENCH-PDSM-HASH"} <= _errors(validator, document)
 
 
+@pytest.mark.requirement("BENCH-PDSM-INS")
 def test_nss_identifier_is_not_an_ins(validator: FhirValidator) -> None:
     document = _iti105()
     identifier = document["contained"][1]["identifier"][0]
@@ -67,6 +71,7 @@ def test_nss_identifier_is_not_an_ins(validator: FhirValidator) -> None:
     assert "BENCH-PDSM-INS" in _errors(validator, document)
 
 
+@pytest.mark.requirement("constr-bind-relatesTo")
 def test_replacement_requires_relates_to(validator: FhirValidator) -> None:
     bundle = iti65_bundle(1)
     bundle["entry"].append({"fullUrl": "urn:uuid:6f1c7e2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
