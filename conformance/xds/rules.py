@@ -988,6 +988,55 @@ def query_return_type(check: XdsCheck) -> Iterator[Violation]:
                         location="//query:ResponseOption")
 
 
+_STATUS_PARAMS = ("$XDSDocumentEntryStatus", "$XDSSubmissionSetStatus", "$XDSFolderStatus")
+_CODE_PARAMS = ("ClassCode", "TypeCode", "PracticeSettingCode", "HealthcareFacilityTypeCode", "EventCodeList",
+                "ConfidentialityCode", "FormatCode", "ContentType", "CodeList")
+
+
+def _decoded(check: XdsCheck) -> Iterator[tuple[str, list[str], str]]:
+    """(name, decoded values, location) of each well-formed parameter of an AdhocQueryRequest."""
+    if not isinstance(check.body, AdhocQueryRequest):
+        return
+    for name, raw in check.body.parameters.items():
+        try:
+            values = decode_values(raw)
+        except ValueError:
+            continue  # BENCH-XDS-QUERY-SYNTAX reports it
+        yield name, values, f"//rim:AdhocQuery/rim:Slot[@name='{name}']"
+
+
+@_register("BENCH-XDS-QUERY-STATUS", "status parameters hold JDV_J52 availability statuses",
+           hint="ask for urn:oasis:names:tc:ebxml-regrep:StatusType:Approved (and Deprecated, or the ASIP "
+                "Archived/Deleted statuses) as full URNs")
+def query_status(check: XdsCheck) -> Iterator[Violation]:
+    for name, values, location in _decoded(check):
+        if name in _STATUS_PARAMS:
+            for value in values:
+                if value not in DMP_STATUSES:
+                    yield Violation(f"parameter {name}: {value!r} is not a JDV_J52 status URN", location=location)
+
+
+@_register("BENCH-XDS-QUERY-CODES", "coded parameters are code^^codingScheme",
+           hint="write coded values as ('11488-4^^2.16.840.1.113883.6.1')")
+def query_codes(check: XdsCheck) -> Iterator[Violation]:
+    for name, values, location in _decoded(check):
+        if name.endswith(_CODE_PARAMS):
+            for value in values:
+                code, separator, scheme = value.partition("^^")
+                if not code or not separator or not scheme:
+                    yield Violation(f"parameter {name}: {value!r} is not code^^codingScheme", location=location)
+
+
+@_register("BENCH-XDS-QUERY-TIME", "time parameters are DTM values in UTC",
+           hint="write times as yyyyMMddHHmmss in UTC, unquoted or quoted")
+def query_time(check: XdsCheck) -> Iterator[Violation]:
+    for name, values, location in _decoded(check):
+        if name.endswith(("TimeFrom", "TimeTo")):
+            for value in values:
+                if problem := dtm_problem(value):
+                    yield Violation(f"parameter {name}: {problem}", location=location)
+
+
 # --- ITI-43 ---------------------------------------------------------------------------------------------------
 
 @_register("BENCH-XDS-RETRIEVE-UNIQUEID", "ITI-43 asks for document uniqueIds, not entryUUIDs",
@@ -1016,6 +1065,23 @@ def retrieve_repository(check: XdsCheck) -> Iterator[Violation]:
             if request.repository_unique_id != Oid.DMP_REPOSITORY:
                 yield Violation(f"RepositoryUniqueId {request.repository_unique_id!r}, the DMP's is "
                                 f"{Oid.DMP_REPOSITORY}", location=f"//xdsb:DocumentRequest[{index}]/xdsb:RepositoryUniqueId")
+
+
+@_register("BENCH-XDS-RETRIEVE-RESPONSE", "each ITI-43 DocumentResponse names its document and carries its content",
+           hint="give RepositoryUniqueId, DocumentUniqueId, mimeType and the document (xop:Include to a MIME part)")
+def retrieve_response(check: XdsCheck) -> Iterator[Violation]:
+    if not isinstance(check.body, RetrieveDocumentSetResponse):
+        return
+    for index, document in enumerate(check.body.documents, start=1):
+        location = f"//xdsb:DocumentResponse[{index}]"
+        missing = [name for name, value in (("RepositoryUniqueId", document.repository_unique_id),
+                                            ("DocumentUniqueId", document.document_unique_id),
+                                            ("mimeType", document.mime_type)) if not value]
+        if missing:
+            yield Violation(f"DocumentResponse {index} lacks {', '.join(missing)}", location=location)
+        if document.content is None:
+            yield Violation(f"DocumentResponse {index} ({document.document_unique_id}) has no document content "
+                            "in the message", location=location + "/xdsb:Document")
 
 
 # --- responses ------------------------------------------------------------------------------------------------

@@ -75,6 +75,9 @@ def valid_bodies() -> dict[str, object]:
             Code("MASQUE_PS", Oid.TRE_A07_VISIBILITY, "Masqué aux professionnels de santé"),
             Code("INVISIBLE_PATIENT", Oid.TRE_A07_VISIBILITY, "Non visible par le patient")),
         "TD3.1 FindDocuments": find_documents(PATIENT_ID),
+        "TD3.1 FindDocuments with filters": find_documents(
+            PATIENT_ID, statuses=[Status.APPROVED, Status.ARCHIVED], class_codes=[Code("10", "1.2.250.1.213.1.1.4.1")],
+            creation_time_from="20240101", creation_time_to="20240301120000"),
         "TD3.1 response": AdhocQueryResponse(objects=registry_response_objects(), total_result_count=2, start_index=0),
         "TD3.2 request": RetrieveDocumentSetRequest([DocumentRequest(Oid.DMP_REPOSITORY, "1.2.250.1.999.1.1.4242.4.1001")]),
         "TD3.2 response": RetrieveDocumentSetResponse(
@@ -228,6 +231,11 @@ MUTATIONS: dict[str, Mutation] = {
     "BENCH-XDS-QUERY-PARAMS": _query(drop="$XDSDocumentEntryStatus"),
     "BENCH-XDS-QUERY-SYNTAX": _query(param=("$XDSDocumentEntryPatientId", [f"'{PATIENT_ID}"])),
     "BENCH-XDS-QUERY-RETURNTYPE": _query(return_type="Everything"),
+    "BENCH-XDS-QUERY-STATUS": _query(param=("$XDSDocumentEntryStatus", ["('Approved')"])),
+    "BENCH-XDS-QUERY-CODES": _query(param=("$XDSDocumentEntryClassCode", ["('10')"])),
+    "BENCH-XDS-QUERY-TIME": _query(param=("$XDSDocumentEntryCreationTimeFrom", ["'2024-01-01'"])),
+    "BENCH-XDS-RETRIEVE-RESPONSE": _body(lambda: RetrieveDocumentSetResponse(
+        RegistryResponse(), [RetrievedDocument(Oid.DMP_REPOSITORY, "1.2.3", "", None)])),
     "BENCH-XDS-RETRIEVE-UNIQUEID": _body(lambda: RetrieveDocumentSetRequest([DocumentRequest(Oid.DMP_REPOSITORY,
                                                                                              ENTRY_UUID)])),
     "BENCH-XDS-RETRIEVE-REPOSITORY": _body(lambda: RetrieveDocumentSetRequest([DocumentRequest("1.2.3", "1.2.3.4")])),
