@@ -279,9 +279,10 @@ def _find_query(params: dict[str, list[str]], limit: int) -> FindDocumentsQuery:
         service_stop_to=_single(params, f"{prefix}ServiceStopTimeTo"), limit=limit + 1)
 
 
-def _visible(exchange: Exchange, rows: Sequence[EntryRow]) -> list[EntryRow]:
-    """The entries of the VIHF's patient the caller may see (masking, visibility)."""
-    states: dict[str, DmpState] = {}
+def _visible(exchange: Exchange, rows: Sequence[EntryRow], known: dict[str, DmpState] | None = None
+             ) -> list[EntryRow]:
+    """The entries of the VIHF's patient the caller may see (masking, visibility); ``known`` DMP states by CX."""
+    states: dict[str, DmpState] = dict(known or {})
     visible = []
     for row in rows:
         if not same_patient(row.patient_id, exchange.auth.patient_cx):
@@ -316,7 +317,7 @@ def stored_query(exchange: Exchange) -> Reply:
         rows = store.find_documents(query)
         if len(rows) > limit:
             raise XdsFailure(ErrorCode.TOO_MANY_RESULTS, f"more than {limit} entries match: narrow the query")
-        objects.document_entries = [_entry_model(r) for r in _visible(exchange, rows)]
+        objects.document_entries = [_entry_model(r) for r in _visible(exchange, rows, {patient.cx: dmp})]
     else:
         exchange.transaction = "TD3.1b"
         objects = _other_query(exchange, request.query_id, params)

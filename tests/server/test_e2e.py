@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from time import time_ns
 
 import httpx
 import pytest
@@ -162,3 +163,20 @@ def test_every_access_is_in_the_history(dmp: RunningServer) -> None:
     assert len(history) >= before + 3  # feed, GetDocuments, retrieve
     assert {"TD2.1", "TD3.1b", "TD3.2"} <= {h["transaction"] for h in history[before:]}
     assert all(h["actor"] == TestPki.PS_ID_NAT for h in history[before:])
+
+
+def test_concurrent_feeds_of_the_same_unique_id_store_exactly_one(dmp: RunningServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    shared = f"1.2.250.1.999.42.{time_ns()}"
+    requests = [feed_request(PATIENT, f"<race n='{i}'/>".encode(), unique_id=shared)[0] for i in range(4)]
+
+    def feed(request: object) -> str:
+        with dmp.client() as client:
+            registry = client.feed(request, PATIENT).xds()  # type: ignore[arg-type]
+        return "stored" if registry.success else registry.errors[0].error_code
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = sorted(pool.map(feed, requests))
+    assert outcomes == ["XDSDuplicateUniqueIdInRegistry"] * 3 + ["stored"]
+    assert len(dmp.store.entries(unique_ids=[shared])) == 1
