@@ -58,3 +58,4 @@ class VihfCheck:
     assertion_count: int = 1  # assertions in wsse:Security (1 when the input is a bare assertion)
     duplicate_id_elements: list[etree._Element] = field(default_factory=list)  # other elements with the same ID
     tls_client_certificate: x509.Certificate | None = None  # the mutual-TLS client of the request, when known
+    replayed: bool = False  # this authenticated assertion ID was already accepted within its window

@@ -61,7 +61,7 @@ _IMPLEMENTS = {
     "BENCH-VIHF-ROLES": ("ROLE", "ROLE-SPECIALTY"),
     "BENCH-VIHF-AUTHMODE": ("AUTH-MODE", "AUTH-MODE-NAME", "TLS-CLIENT"),
     "BENCH-VIHF-PATIENT": ("RESOURCE-ID", "INS-KEY"),
-    "BENCH-VIHF-TIME": ("TIME-WINDOW",),
+    "BENCH-VIHF-TIME": ("TIME-WINDOW", "REPLAY"),
     "EX_0.1-1100": ("CONFIDENTIALITY",),
 }
 _REQUIREMENT_OF = {f"BENCH-VIHF-{rule}": requirement for requirement, rule_names in _IMPLEMENTS.items()
@@ -256,6 +256,14 @@ def time_window(check: VihfCheck) -> Iterator[Violation]:
     elif now - skew >= end:
         yield _at(check.element, check, message=f"expired: valid until {format_instant(end)}, now is "
                                                f"{format_instant(now)} (clock skew {skew})")
+
+
+@_vihf_rule("BENCH-VIHF-REPLAY", "An assertion is used once within its validity window",
+            hint="issue a fresh VIHF (new ID) for each call")
+def replay(check: VihfCheck) -> Iterator[Violation]:
+    if check.replayed:
+        yield _at(check.element, check, message=f"assertion {check.vihf.assertion_id!r} was already used within its "
+                                               "validity window (replay)")
 
 
 # --- attributes --------------------------------------------------------------------------------------------

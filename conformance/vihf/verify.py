@@ -48,56 +48,6 @@ class VihfVerification:
         return {f.rule for f in self.findings}
 
 
-def _duplicate_ids(root: etree._Element, assertion: etree._Element) -> list[etree._Element]:
-    identifier = assertion.get("ID")
-    if not identifier:
-        return []
-    return [e for e in root.iter() if isinstance(e.tag, str) and e is not assertion
-            and identifier in (e.get("ID"), e.get("Id"), e.get("id"))]
-
-
-def verify_vihf(source: bytes | etree._Element, policy: VihfPolicy | None = None, *,
-                tls_client_certificate: x509.Certificate | None = None) -> VihfVerification:
-    """Verify and validate the VIHF of ``source``: a bare assertion, a SOAP envelope or its ``wsse:Security``,
-    as bytes or element. ``tls_client_certificate`` (the request's mutual-TLS client) enables the structure check.
-
-    Never raises for bad input: everything wrong is a finding.
-    """
-    policy = policy or VihfPolicy()
-    findings: list[Finding] = []
-    if isinstance(source, bytes):
-        try:
-            tree, findings = load_xml(source)
-        except XmlInputError as exc:
-            return VihfVerification(None, [exc.to_finding()])
-        root = tree.getroot()
-    else:
-        root = source
-    assertions = find_assertions(root)
-    if not assertions:
-        return VihfVerification(None, [*findings, VihfError(
-            "no saml2:Assertion found (neither the root element nor a child of wsse:Security)").to_finding()])
-    assertion = assertions[0]
-    # an assertion handed over from a parsed message: judge it within that message (siblings, duplicate IDs)
-    document = assertion.getroottree().getroot()
-    if document is not root:
-        assertions = [a for a in find_assertions(document) if a.getparent() is assertion.getparent()] or assertions
-    unverified = parse_vihf(assertion)
-    report = check_signature(assertion, trust=list(policy.trust), signing_time=unverified.issue_instant)
-    vihf = parse_vihf(report.signed_element) if report.verified and report.signed_element is not None \
-        else unverified
-    check = VihfCheck(vihf=vihf, element=assertion, signature=report, policy=policy,
-                      assertion_count=len(assertions), duplicate_id_elements=_duplicate_ids(document, assertion),
-                      tls_client_certificate=tls_client_certificate)
-    findings.extend(rules.run("vihf", check))
-    return VihfVerification(vihf, findings, report, assertion)
-
-
-def validate_vihf(data: bytes, policy: VihfPolicy | None = None) -> list[Finding]:
-    """The findings on a VIHF token file (or a message carrying one)."""
-    return verify_vihf(data, policy).findings
-
-
 class ReplayCache:
     """Assertion IDs already accepted, kept until their validity window ends (thread-safe).
 
@@ -130,3 +80,56 @@ class ReplayCache:
     def __len__(self) -> int:
         return len(self._expiry)
 
+
+def _duplicate_ids(root: etree._Element, assertion: etree._Element) -> list[etree._Element]:
+    identifier = assertion.get("ID")
+    if not identifier:
+        return []
+    return [e for e in root.iter() if isinstance(e.tag, str) and e is not assertion
+            and identifier in (e.get("ID"), e.get("Id"), e.get("id"))]
+
+
+def verify_vihf(source: bytes | etree._Element, policy: VihfPolicy | None = None, *,
+                tls_client_certificate: x509.Certificate | None = None,
+                replay: ReplayCache | None = None) -> VihfVerification:
+    """Verify and validate the VIHF of ``source``: a bare assertion, a SOAP envelope or its ``wsse:Security``,
+    as bytes or element. ``tls_client_certificate`` (the request's mutual-TLS client) enables the structure check;
+    ``replay`` (the server's cache) remembers authenticated assertion IDs and flags a second use.
+
+    Never raises for bad input: everything wrong is a finding.
+    """
+    policy = policy or VihfPolicy()
+    findings: list[Finding] = []
+    if isinstance(source, bytes):
+        try:
+            tree, findings = load_xml(source)
+        except XmlInputError as exc:
+            return VihfVerification(None, [exc.to_finding()])
+        root = tree.getroot()
+    else:
+        root = source
+    assertions = find_assertions(root)
+    if not assertions:
+        return VihfVerification(None, [*findings, VihfError(
+            "no saml2:Assertion found (neither the root element nor a child of wsse:Security)").to_finding()])
+    assertion = assertions[0]
+    # an assertion handed over from a parsed message: judge it within that message (siblings, duplicate IDs)
+    document = assertion.getroottree().getroot()
+    if document is not root:
+        assertions = [a for a in find_assertions(document) if a.getparent() is assertion.getparent()] or assertions
+    unverified = parse_vihf(assertion)
+    report = check_signature(assertion, trust=list(policy.trust), signing_time=unverified.issue_instant)
+    vihf = parse_vihf(report.signed_element) if report.verified and report.signed_element is not None \
+        else unverified
+    # only authenticated IDs are remembered: unsigned replays (lenient mode, official captures) share one ID
+    replayed = replay is not None and report.ok and bool(vihf.assertion_id) and not replay.remember(vihf, policy)
+    check = VihfCheck(vihf=vihf, element=assertion, signature=report, policy=policy, replayed=replayed,
+                      assertion_count=len(assertions), duplicate_id_elements=_duplicate_ids(document, assertion),
+                      tls_client_certificate=tls_client_certificate)
+    findings.extend(rules.run("vihf", check))
+    return VihfVerification(vihf, findings, report, assertion)
+
+
+def validate_vihf(data: bytes, policy: VihfPolicy | None = None) -> list[Finding]:
+    """The findings on a VIHF token file (or a message carrying one)."""
+    return verify_vihf(data, policy).findings

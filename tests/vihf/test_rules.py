@@ -12,7 +12,15 @@ from lxml import etree
 
 from conformance.findings import Severity, rules
 from conformance.pki import CertifiedKey, TestPki
-from conformance.vihf import ROLE_MEDECIN, AuthMode, CodedValue, VihfPolicy, build_vihf, verify_vihf
+from conformance.vihf import (
+    ROLE_MEDECIN,
+    AuthMode,
+    CodedValue,
+    ReplayCache,
+    VihfPolicy,
+    build_vihf,
+    verify_vihf,
+)
 from conformance.vihf.model import AUTH_MODE_KIT_SPELLING, DS_NS, SAML_NS, XSI_NS
 from conformance.vihf.signature import sign_vihf
 
@@ -89,6 +97,7 @@ class Case:
     severity: Severity = Severity.ERROR
     twice: bool = False  # two assertions in wsse:Security
     tls: str | None = None  # attribute of TestPki: the request's TLS client certificate (default: the matching one)
+    replayed: bool = False  # the same token is verified twice with one replay cache
 
 
 CASES = [
@@ -114,6 +123,7 @@ CASES = [
     Case("BENCH-VIHF-CONDITIONS", {"audiences": ["urn:dmp"]}, severity=Severity.WARNING),
     Case("BENCH-VIHF-CONDITIONS", {"not_before": NOW, "not_on_or_after": NOW - dt.timedelta(minutes=1)}),
     Case("BENCH-VIHF-TIME-WINDOW", policy={"now": NOW + dt.timedelta(days=1)}),
+    Case("BENCH-VIHF-REPLAY", replayed=True),
     Case("BENCH-VIHF-ATTR-MANDATORY", {"structure_id": None}),
     Case("BENCH-VIHF-ATTR-MANDATORY", {"auth_mode": None}),
     Case("BENCH-VIHF-LPS", {"lps_homologation": None}),
@@ -180,7 +190,10 @@ def run_case(case: Case, pki: TestPki, make_vihf: Callable[..., Any]) -> list[An
         element = envelope(element, element)
     policy = VihfPolicy(**{"trust": pki.trust, "now": NOW, **case.policy})
     tls = case.tls or ("ps_authentication" if case.mode is AuthMode.DIRECTE else "tls_client")
-    findings = verify_vihf(etree.tostring(element), policy, tls_client_certificate=getattr(pki, tls).cert).findings
+    cache = ReplayCache()
+    for _ in range(2 if case.replayed else 1):
+        findings = verify_vihf(etree.tostring(element), policy, tls_client_certificate=getattr(pki, tls).cert,
+                               replay=cache).findings
     assert not [f.message for f in findings if "could not be evaluated" in f.message]  # no rule crashed
     return findings
 

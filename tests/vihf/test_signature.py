@@ -339,3 +339,18 @@ def test_two_references_are_a_structure_finding(make_vihf: Callable[..., Vihf], 
     result = verify_vihf(token, policy)
     assert result.rule_ids == {"BENCH-VIHF-SIG-STRUCTURE"}
     assert "2 References" in result.findings[0].message
+
+
+@pytest.mark.requirement("BENCH-VIHF-REPLAY")
+def test_replay_through_verify(make_vihf: Callable[..., Vihf], signed: Callable[..., etree._Element],
+                               policy: VihfPolicy) -> None:
+    cache = ReplayCache()
+    token = etree.tostring(signed(make_vihf()))
+    assert verify_vihf(token, policy, replay=cache).authenticated
+    second = verify_vihf(token, policy, replay=cache)
+    assert second.rule_ids == {"BENCH-VIHF-REPLAY"} and not second.authenticated
+    assert verify_vihf(etree.tostring(signed(make_vihf())), policy, replay=cache).authenticated  # a fresh token
+    unsigned = etree.tostring(build_vihf(make_vihf()))  # unsigned tokens are never remembered (lenient replays)
+    lenient = VihfPolicy(trust=policy.trust, now=NOW, lenient=True)
+    assert "BENCH-VIHF-REPLAY" not in verify_vihf(unsigned, lenient, replay=cache).rule_ids
+    assert "BENCH-VIHF-REPLAY" not in verify_vihf(unsigned, lenient, replay=cache).rule_ids
