@@ -2,17 +2,22 @@
 
 Public API (stable):
 
-* :func:`parse_message` ``(body, content_type=None, *, lenient=False, limits=None) -> SoapMessage`` — plain
-  SOAP or MTOM HTTP body; :func:`parse_envelope` for bare XML; :func:`message_from_tree` for a parsed tree.
+* :func:`parse_message` ``(body | chunks, content_type=None, *, lenient=False, limits=None) -> SoapMessage`` —
+  plain SOAP or MTOM HTTP body (an MTOM chunk stream is parsed as it streams); :func:`parse_envelope` for bare
+  XML; :func:`message_from_tree` for a parsed tree.
 * :class:`SoapMessage` — ``version``, ``action``, ``message_id``, ``to``, ``reply_to``, ``relates_to``,
   ``headers``, ``body`` (first child of soap:Body), ``security`` (raw ``wsse:Security`` for the VIHF layer),
-  ``fault``, ``attachments`` (Content-ID → :class:`Attachment`), ``mime_action``, ``findings`` (warnings met
-  while reading) and ``content_of(element)`` to get the bytes behind an ``xop:Include`` or base64 text.
+  ``fault``, ``attachments`` (Content-ID → :class:`Attachment`), ``mime_action``, ``mtom``, ``findings``
+  (irregularities met while reading) and ``content_of(element)``: the bytes behind an ``xop:Include`` or base64.
 * :func:`build_envelope`, :func:`build_fault` (:class:`SoapFault`), :func:`to_bytes`,
   :func:`build_mtom` / :func:`serialize_message` ``-> (body, content_type)``.
 * :func:`parse_mtom` / :class:`MtomParser` (streaming, :class:`MtomLimits`), :func:`parse_content_type`.
 * Errors: :class:`SoapError` / :class:`MtomError` with ``.rule`` and ``.to_finding()``; never another
   exception on hostile input.
+* :mod:`conformance.soap.transactions` — the DMP catalogue (``CATALOGUE``, ``BY_TD``) and
+  ``detect_transaction(message) -> Detected(transaction, is_response)``.
+* :mod:`conformance.soap.rules` — the ``soap`` rules (model ``SoapCheck``); :mod:`conformance.soap.kind` — the
+  ``soap`` artefact kind of :func:`conformance.validation.validate_bytes` (SOAP + XSD + XDS + XAdES + VIHF).
 """
 
 from conformance.soap.envelope import (

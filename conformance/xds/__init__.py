@@ -15,8 +15,9 @@ Public API (stable):
   ``get_documents``, ``get_associations``, ``get_submission_set_and_contents``, ``get_related_documents``,
   ``decode_values``, ``parameters_of``, ``missing_parameters``.
 * :mod:`conformance.xds.builders` — LPS requests (TD2.1, TD3.1, TD3.2, TD3.3c/d) and the matching responses.
-* :mod:`conformance.xds.rules` — the ``xds`` rules of :data:`conformance.findings.rules`: run them with
-  ``rules.run("xds", XdsCheck(body, transaction, value_sets, production))``.
+* :mod:`conformance.xds.rules` (+ :mod:`conformance.xds.coherence`, CDA ↔ metadata) — the ``xds`` rules of
+  :data:`conformance.findings.rules`: ``rules.run("xds", XdsCheck(body, transaction, value_sets, production))``.
+* :mod:`conformance.xds.times` — ``utc_now_dtm``, ``hl7_ts_to_utc``.
 * :mod:`conformance.xds.xsd` — ``xsd_findings(body_element, dmp_lps_package_dir)`` (annex schemas, run time).
 * :mod:`conformance.xds.valuesets` — ``load_value_sets(jeux_de_valeurs_dir | None)`` (``profiles/xds`` + SVS).
 """

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 
 from conformance.soap import build_envelope, parse_envelope, parse_message, serialize_message
@@ -87,3 +88,10 @@ def test_registry_response_with_errors_round_trip():
 def test_adhoc_query_request_round_trip():
     query = AdhocQueryRequest("urn:uuid:q", {"$a": ["'x'"], "$b": ["('y','z')"]}, "ObjectRef", False)
     assert AdhocQueryRequest.from_element(etree.fromstring(etree.tostring(query.to_element()))) == query
+
+
+@given(registry_object_lists, st.lists(st.binary(max_size=64), max_size=3))
+def test_provide_and_register_round_trips_through_mtom(objects, contents):
+    documents = {entry.id: content for entry, content in zip(objects.document_entries, contents, strict=False)}
+    request = ProvideAndRegisterRequest(objects, documents)
+    assert _reparse(request) == request
