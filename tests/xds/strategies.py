@@ -11,6 +11,8 @@ from conformance.xds import (
     Code,
     DocumentEntry,
     ExternalIdentifier,
+    Folder,
+    ObjectRef,
     RegistryObjectList,
     Slot,
     Status,
@@ -57,6 +59,10 @@ def submission_sets(draw: st.DrawFn) -> SubmissionSet:
     )
 
 
+folders = st.builds(Folder, id=ids, unique_id=opt_text, patient_id=opt_text, title=opt_text, comments=opt_text,
+                    codes=st.lists(codes, max_size=2), last_update_time=opt_text, status=statuses)
+object_refs = st.builds(ObjectRef, ids, st.none() | ids)
+
 associations = st.builds(
     Association, id=ids, type=st.sampled_from(sorted({AssociationType.HAS_MEMBER, AssociationType.SIGNS,
                                                       AssociationType.RPLC})),
@@ -64,4 +70,5 @@ associations = st.builds(
 
 registry_object_lists = st.builds(
     RegistryObjectList, submission_sets=st.lists(submission_sets(), max_size=1),
-    document_entries=st.lists(document_entries(), max_size=2), associations=st.lists(associations, max_size=2))
+    document_entries=st.lists(document_entries(), max_size=2), folders=st.lists(folders, max_size=1),
+    associations=st.lists(associations, max_size=2), object_refs=st.lists(object_refs, max_size=1))
