@@ -42,7 +42,8 @@ from conformance.findings import ArtefactResult, Finding, rules
 OFFICIAL_ENV = "DMP_CONFORMANCE_OFFICIAL"
 ROLES = ("server", "client", "documents")
 _PRESET_KEYS = {"sut_url", "sut_role", "profile", "software_name", "software_version", "report_dir", "signing_key",
-                "dmp_port", "dmp_options", "lps_command", "wait_timeout", "documents_dir"}
+                "dmp_port", "dmp_options", "lps_command", "wait_timeout", "documents_dir",
+                "sut_patient", "vihf_cert", "vihf_key", "vihf_subject"}
 _SERVER_START_TIMEOUT = 30.0
 
 
@@ -75,6 +76,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="client role: seconds to wait for each expected transaction from the LPS (default 60)")
     group.addoption("--documents-dir", default=None,
                     help="documents role: folder of the CDA documents (and other artefacts) the SUT produced")
+    group.addoption("--sut-patient", default=None,
+                    help="server role, external DMP: INS of a patient whose DMP exists, as a CX (NIR^^^&OID&ISO^NH)")
+    group.addoption("--vihf-cert", default=None,
+                    help="server role, external DMP: certificate (PEM) of the VIHF signer the DMP trusts")
+    group.addoption("--vihf-key", default=None, help="server role, external DMP: its private key (PEM)")
+    group.addoption("--vihf-subject", default=None,
+                    help="server role, external DMP: idNat of the professional the VIHF names (authorized on the DMP)")
     group.addoption("--identity-seed", default="0", help="seed of the synthetic patients and professionals")
     group.addoption("--no-requirement-check", action="store_true", default=False,
                     help="do not stop at collection on unknown requirement IDs (used by `requirements coverage`)")
@@ -99,6 +107,11 @@ class SutSettings:
     lps_command: str | None = None
     wait_timeout: float = 60.0
     documents_dir: str | None = None  # documents role: what the software under test produced
+    # Server role against an external DMP: a patient with a DMP, and the VIHF signer and subject it trusts.
+    sut_patient: str | None = None
+    vihf_cert: str | None = None
+    vihf_key: str | None = None
+    vihf_subject: str | None = None
 
 
 def load_preset(path: Path) -> dict[str, str]:
@@ -136,7 +149,9 @@ def _settings_from(config: pytest.Config) -> SutSettings:
                        report_dir=pick("--report-dir", "report_dir"), signing_key=pick("--signing-key", "signing_key"),
                        dmp_port=port, dmp_options=shlex.split(pick("--dmp-options", "dmp_options") or ""),
                        lps_command=pick("--lps-command", "lps_command"), wait_timeout=timeout,
-                       documents_dir=pick("--documents-dir", "documents_dir"))
+                       documents_dir=pick("--documents-dir", "documents_dir"),
+                       sut_patient=pick("--sut-patient", "sut_patient"), vihf_cert=pick("--vihf-cert", "vihf_cert"),
+                       vihf_key=pick("--vihf-key", "vihf_key"), vihf_subject=pick("--vihf-subject", "vihf_subject"))
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -73,3 +73,33 @@ def test_run_documents_role_suite_on_a_folder(tmp_path: Path) -> None:
     assert {r["id"]: r["verdict"] for r in report["requirements"]}["BENCH-CDA-VALID"] == "fail"
     empty = CliRunner().invoke(app, ["run", "--suite", "documents_role", "-o", str(tmp_path / "none")])
     assert empty.exit_code == 1 and "NOTHING TESTED" in empty.output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not reference_dmp_available(), reason="reference DMP not available")
+def test_run_server_role_suite_against_an_external_dmp(tmp_path: Path) -> None:
+    """A DMP the bench did not start: its operator gives the patient and the VIHF signer it trusts."""
+    import httpx
+
+    from conformance.identity.synthetic import SyntheticIdentities
+    from conformance.pki import TestPki
+    from conformance.plugin import embedded_dmp
+
+    pki = TestPki.generate("external-dmp-test")
+    patient = SyntheticIdentities(seed=7).patient().ins
+    paths = pki.write(tmp_path / "pki")
+    with embedded_dmp(tmp_path / "external.sqlite", ["--admin", "--trust", str(paths["ca.crt"])]) as url:
+        httpx.post(f"{url}/admin/professionals", json={"id_nat": pki.PS_ID_NAT, "role_code": "10"}).raise_for_status()
+        httpx.post(f"{url}/admin/patients", json={
+            "ins": patient.value, "ins_oid": patient.oid, "family_name": "MARTIN", "given_name": "ALICE", "birth_date": "19800101",
+            "gender": "F", "authorizations": [{"professional": pki.PS_ID_NAT}]}).raise_for_status()
+        out = tmp_path / "run"
+        result = CliRunner().invoke(app, [
+            "run", "--sut-url", url, "-o", str(out), "--", "--sut-patient",
+            patient.cx(), "--vihf-subject", pki.PS_ID_NAT,
+            "--vihf-cert", str(paths["ps_signature.crt"]), "--vihf-key", str(paths["ps_signature.key"])])
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    outcomes = {t["name"]: (t["outcome"], t["message"]) for t in report["tests"]}
+    assert result.exit_code == 0, outcomes
+    assert not report["sut"]["embedded"] and report["sut"]["url"] == url
+    assert {o for o, _ in outcomes.values()} == {"passed"}

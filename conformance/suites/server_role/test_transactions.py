@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from conformance.suites.server_role.checks import expect_ok, explain
 from conformance.suites.server_role.documents import feed_request
 
 SUCCESS = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"
@@ -16,9 +17,7 @@ CONTENT = "<ClinicalDocument xmlns='urn:hl7-org:v3'><title>Compte rendu été</t
 @pytest.mark.requirement("BENCH-DMP-TD0.2", "RG_0310", "BENCH-DMP-WSA-RESPONSE")
 def test_td02_existence_of_an_existing_dmp(dmp_client: Any, dmp_patient: Any) -> None:
     response = dmp_client.test_existence(dmp_patient)
-    assert response.status_code == 200, f"TD0.2 answered HTTP {response.status_code}: {response.error}"
-    assert response.fault is None, f"TD0.2 answered a SOAP fault: {response.fault}"
-    assert response.action == "urn:hl7-org:v3:PRPA_IN201308UV02", f"response action is {response.action}"
+    expect_ok(response, "TD0.2", "urn:hl7-org:v3:PRPA_IN201308UV02")
     assert response.message.relates_to, "the response has no wsa:RelatesTo naming the request MessageID"
     assert response.attribute("acknowledgement", "typeCode") == "AA", "acknowledgement typeCode is not AA"
     assert response.attribute("queryResponseCode", "code") == "OK", "queryResponseCode is not OK (DMP not found?)"
@@ -31,13 +30,12 @@ def fed_document() -> dict[str, Any]:
 
 
 @pytest.mark.requirement("BENCH-DMP-TD2.1", "EX_2.1-1140", "BENCH-DMP-WSA-RESPONSE")
-def test_td21_feed_is_accepted(dmp_client: Any, dmp_patient: Any, suite_pki: Any,
+def test_td21_feed_is_accepted(dmp_client: Any, dmp_patient: Any, lps_identity: Any,
                                fed_document: dict[str, Any]) -> None:
-    request, entry = feed_request(dmp_patient, CONTENT, person_id=suite_pki.PS_ID_NAT,
-                                  structure_id=suite_pki.STRUCTURE_ID)
+    request, entry = feed_request(dmp_patient, CONTENT, person_id=lps_identity.subject_id,
+                                  structure_id=lps_identity.structure_id)
     response = dmp_client.feed(request, dmp_patient)
-    assert response.status_code == 200, f"TD2.1 answered HTTP {response.status_code}: {response.error}"
-    assert response.action == "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-bResponse"
+    expect_ok(response, "TD2.1", "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-bResponse")
     registry = response.xds()
     assert registry.status == SUCCESS and not registry.errors, f"TD2.1 refused: {registry.errors}"
     fed_document["unique_id"] = entry.unique_id
@@ -53,7 +51,7 @@ def _fed(fed_document: dict[str, Any]) -> str:
 def test_td31_finds_the_fed_document(dmp_client: Any, dmp_patient: Any, fed_document: dict[str, Any]) -> None:
     unique_id = _fed(fed_document)
     response = dmp_client.find_documents(dmp_patient)
-    assert response.status_code == 200, f"TD3.1 answered HTTP {response.status_code}: {response.error}"
+    expect_ok(response, "TD3.1", "urn:ihe:iti:2007:RegistryStoredQueryResponse")
     entries = {e.unique_id: e for e in response.xds().objects.document_entries}
     assert unique_id in entries, f"FindDocuments did not return {unique_id}; found {sorted(entries)}"
     assert entries[unique_id].hash == hashlib.sha1(CONTENT).hexdigest(), "registry hash differs from the fed bytes"
@@ -63,8 +61,9 @@ def test_td31_finds_the_fed_document(dmp_client: Any, dmp_patient: Any, fed_docu
 def test_td32_retrieves_the_same_bytes(dmp_client: Any, dmp_patient: Any, fed_document: dict[str, Any]) -> None:
     unique_id = _fed(fed_document)
     response = dmp_client.retrieve([unique_id], dmp_patient)
-    assert response.status_code == 200, f"TD3.2 answered HTTP {response.status_code}: {response.error}"
-    assert response.content_type.startswith("multipart/related"), f"TD3.2 is not MTOM: {response.content_type}"
+    expect_ok(response, "TD3.2", "urn:ihe:iti:2007:RetrieveDocumentSetResponse")
+    assert response.content_type.startswith("multipart/related"), \
+        f"TD3.2: expected an MTOM answer, got {response.content_type} ({explain(response)})"
     retrieved = response.xds()
     assert retrieved.response.success, f"TD3.2 refused: {retrieved.response.errors}"
     assert [d.content for d in retrieved.documents] == [CONTENT], "the retrieved document differs from the fed one"
