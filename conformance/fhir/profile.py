@@ -262,6 +262,7 @@ class ProfileChecker:
             self._check_profile_type(resource, url, location, run)
             profile = self.registry.get(url)
             if profile is not None and profile.type == resource.get("resourceType"):
+                self._check_invariants(profile.root, resource, location, run, frame)
                 self._walk(profile.root, resource, location, run, frame)
                 profiled = True
         if resource.get("resourceType") == "Bundle" and not profiled:

@@ -150,6 +150,9 @@ VARIANTS: list[tuple[str, Callable[[Bundle], None], str]] = [
     ("relative fullUrl", _set(lambda b: b["entry"][2], "fullUrl", "Binary/binary-0"), "FHIR-BUNDLE-FULLURL"),
     ("unknown element", _set(_doc, "version", "2"), "FHIR-STRUCTURE"),
     ("empty object", _set(_doc, "custodian", {}), "ele-1"),
+    ("transaction entry without request (FHIRPath bdl-3)", _drop(lambda b: b["entry"][2], "request"), "bdl-3"),
+    ("List with entries and an emptyReason (FHIRPath lst-1)",
+     _set(_list, "emptyReason", {"text": "none"}), "lst-1"),
     ("empty list in an optional element", _set(_list, "note", []), "ele-1"),
 ]
 
