@@ -16,6 +16,9 @@ pre-pass that records every irregularity as a warning finding:
 * LF line endings where MIME requires CRLF: every bare LF of the body is turned into CRLF
   (``BENCH-MTOM-LEGACY-LF``). This is exact for text parts only, which is what such captures hold;
 * a non-multipart Content-Type on a body that is multipart: the body is sniffed (``BENCH-MTOM-CONTENT-TYPE``).
+
+In every mode, a part whose charset is not an IANA name (``Cp1252`` in that capture) is a warning
+(``BENCH-MTOM-CHARSET``).
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ from conformance.soap.envelope import (
 from conformance.soap.errors import MtomError, SoapError, warning
 
 XOP_CONTENT_TYPE = "application/xop+xml"
+# IANA charset names seen in MIME parts; others (e.g. the Java name "Cp1252" of the official capture) are flagged
+IANA_CHARSETS = frozenset({"utf-8", "utf-16", "utf-16le", "utf-16be", "us-ascii", "iso-8859-1", "iso-8859-15",
+                           "windows-1252"})
 MAX_PREAMBLE = 8192
 
 
@@ -270,6 +276,10 @@ def parse_mtom(data: bytes | Iterable[bytes], content_type: str | None, *, lenie
         if cid in attachments:
             raise MtomError("BENCH-MTOM-CONTENT-ID", f"two MIME parts share the Content-ID <{cid}>",
                             hint="Content-IDs must be unique within a message")
+        charset = parse_content_type(part.content_type)[1].get("charset")
+        if charset is not None and charset.lower() not in IANA_CHARSETS:
+            findings.append(warning("BENCH-MTOM-CHARSET", f"MIME part <{cid}> declares charset {charset!r}, not an "
+                                    "IANA charset name", hint="use an IANA name such as UTF-8 or windows-1252"))
         attachments[cid] = Attachment(cid, part.content_type, bytes(part.data), dict(part.headers))
     return MtomPackage(root=root, attachments=attachments, media_type=media_type, params=params,
                        findings=findings)

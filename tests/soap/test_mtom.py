@@ -137,3 +137,11 @@ def test_parse_message_joins_plain_chunks_within_the_limit():
     with pytest.raises(MtomError) as info:
         parse_message(iter([data, data]), "application/soap+xml", limits=MtomLimits(max_total=len(data)))
     assert info.value.rule == "BENCH-MTOM-SIZE"
+
+
+def test_non_iana_charset_is_a_warning():
+    body, content_type = build_mtom(_envelope_with_include("doc1@x"),
+                                    [Attachment("doc1@x", "text/xml; charset=Cp1252", b"<a/>")])
+    message = parse_message(body, content_type)
+    assert [f.rule for f in message.findings] == ["BENCH-MTOM-CHARSET"]
+    assert not message.findings[0].is_error
