@@ -28,6 +28,7 @@ from conformance.xds.constants import (
     SIGNATURE_FORMAT_CODE,
     SIGNATURE_TYPE_CODE,
     STATUS_TRANSITIONS,
+    TEST_INS_OIDS,
     WRONG_FORMAT_CODE_SCHEME,
     AssociationType,
     ErrorCode,
@@ -50,7 +51,13 @@ from conformance.xds.messages import (
     XdsMessage,
 )
 from conformance.xds.model import Code, DocumentEntry, RegistryObject, RegistryObjectList, SubmissionSet
-from conformance.xds.queries import QUERY_NAMES, SINGLE_VALUED, decode_values, missing_parameters
+from conformance.xds.queries import (
+    QUERY_NAMES,
+    SINGLE_VALUED,
+    decode_values,
+    missing_parameters,
+    parse_code_value,
+)
 from conformance.xds.valuesets import ValueSet, load_value_sets
 from conformance.xml import NAMESPACES, XmlInputError, parse_xml
 
@@ -330,7 +337,7 @@ def patient_id_test_oid(check: XdsCheck) -> Iterator[Violation]:
         return
     for obj, scheme, value in _patient_ids(check):
         key = _patient_key(value)
-        if key is not None and key[1] in (Oid.INS_NIR_TEST, Oid.INS_NIA_TEST):
+        if key is not None and key[1] in TEST_INS_OIDS:
             yield _at(obj, f"patientId uses the test INS OID {key[1]} in a production profile", _id_step(scheme))
 
 
@@ -1022,8 +1029,8 @@ def query_codes(check: XdsCheck) -> Iterator[Violation]:
     for name, values, location in _decoded(check):
         if name.endswith(_CODE_PARAMS):
             for value in values:
-                code, separator, scheme = value.partition("^^")
-                if not code or not separator or not scheme:
+                code = parse_code_value(value)
+                if not code.code or not code.scheme:
                     yield Violation(f"parameter {name}: {value!r} is not code^^codingScheme", location=location)
 
 

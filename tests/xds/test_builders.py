@@ -26,7 +26,9 @@ from conformance.xds.queries import (
     StoredQuery,
     decode_values,
     find_documents,
+    find_submission_sets,
     format_list,
+    get_associations,
     get_documents,
     get_related_documents,
     get_submission_set_and_contents,
@@ -93,6 +95,11 @@ def test_stored_query_builders_and_decoding():
         "$XDSDocumentEntryEntryUUID|$XDSDocumentEntryUniqueId"]
     related = get_related_documents([AssociationType.RPLC], unique_id="1.2.3")
     assert parameters_of(related)["$AssociationTypes"] == [AssociationType.RPLC]
+    submission_sets = find_submission_sets("p", source_ids=["1.2.3"], submission_time_from="2024")
+    assert submission_sets.query_id == StoredQuery.FIND_SUBMISSION_SETS and missing_parameters(submission_sets) == []
+    assert parameters_of(submission_sets)["$XDSSubmissionSetSourceId"] == ["1.2.3"]
+    associations = get_associations(["urn:uuid:1", "urn:uuid:2"])
+    assert parameters_of(associations) == {"$uuid": ["urn:uuid:1", "urn:uuid:2"]}
     assert parameters_of(get_submission_set_and_contents(entry_uuid="urn:uuid:1")) == {
         "$XDSSubmissionSetEntryUUID": ["urn:uuid:1"]}
     with pytest.raises(ValueError):
