@@ -166,3 +166,18 @@ def test_generated_xslt_is_cached(engine: SchematronEngine, package: Path, tmp_p
     assert again.validate("schematrons/main.sch", b'<doc xmlns="urn:test"/>').status == "ok"
     assert xsl.stat().st_mtime_ns == stamp
     assert {f.rule for f in again.package_findings} >= {"BENCH-PKG-CASE-ALIAS", "BENCH-PKG-MISSING-FILE"}
+
+
+def test_findings_carry_rule_severity_location_and_hint(engine: SchematronEngine) -> None:
+    result = engine.validate("schematrons/main.sch", b'<doc xmlns="urn:test"><code code="Z"/><box n="1" v="1"/></doc>')
+    [finding] = result.findings()
+    assert finding.rule == "CI-SIS:main:code-in-set" and finding.severity is Severity.ERROR
+    assert finding.location == "/doc/code" and finding.message == "code Z not in ../jeuxDeValeurs/JDV_test.xml"
+    assert finding.extra["schematron"] == "schematrons/main.sch" and finding.extra["test"] == "document($JDV_test)//svs:Concept[@code = $c]"
+    assert finding.hint
+
+
+def test_engine_is_memoised_per_package(package: Path, tmp_path: Path) -> None:
+    from conformance.schematron import get_engine
+
+    assert get_engine(package, tmp_path / "c") is get_engine(package, tmp_path / "c")

@@ -1,8 +1,8 @@
 """Fidelity to the official ANS pipeline: same failed asserts as the golden verdicts, document by document.
 
 For every official example and every golden mutant, the schematrons the golden lists for it (5 profils +
-volet) are run and the multiset of failed asserts (schematron, location, normalised text) must equal the
-official one, with the same status (``compile_error`` for ``BIO-CR-BIO_2023.01``, an upstream defect).
+volet) are run and the multiset of failed asserts and successful reports (schematron, location, normalised
+text, role) must equal the official one, with the same status (``compile_error`` for ``BIO-CR-BIO_2023.01``, an upstream defect).
 Fired-rule and active-pattern counts are compared too (a nice-to-have of the brief, met exactly).
 """
 
@@ -54,8 +54,13 @@ def test_failed_asserts_equal_the_official_pipeline(engine: SchematronEngine, ci
             schematron = verdict["schematron"]
             run = engine.validate(schematron, data)
             runs += 1
-            expected = Counter((a["location"], normalise(a["text"])) for a in verdict.get("failed_asserts", []))
-            got = Counter((a.location, a.text) for a in run.failed_asserts)
+            expected = Counter((kind, a["location"], normalise(a["text"]), a["role"])
+                               for kind in ("failed_asserts", "successful_reports")
+                               for a in verdict.get(kind, []))
+            got = Counter((kind, a.location, a.text, a.role)
+                          for kind, found in (("failed_asserts", run.failed_asserts),
+                                              ("successful_reports", run.successful_reports))
+                          for a in found)
             asserts_expected += sum(expected.values())
             asserts_matched += sum((expected & got).values())
             counts_ok += (run.fired_rules, run.active_patterns) == (verdict.get("fired_rules", 0),
@@ -69,7 +74,7 @@ def test_failed_asserts_equal_the_official_pipeline(engine: SchematronEngine, ci
                                f"{run.error or ''}; missing {sorted(expected - got)}; extra {sorted(got - expected)}")
         documents_ok += document_ok
     print(f"\nfailed-assert agreement: {documents_ok}/{len(records)} documents, "
-          f"{asserts_matched}/{asserts_expected} asserts; fired-rule and active-pattern counts equal on "
+          f"{asserts_matched}/{asserts_expected} asserts (location, text, role); fired-rule and active-pattern counts equal on "
           f"{counts_ok}/{runs} runs")
     assert not differences, "\n".join(differences)
 
