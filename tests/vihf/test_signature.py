@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -354,3 +358,20 @@ def test_replay_through_verify(make_vihf: Callable[..., Vihf], signed: Callable[
     lenient = VihfPolicy(trust=policy.trust, now=NOW, lenient=True)
     assert "BENCH-VIHF-REPLAY" not in verify_vihf(unsigned, lenient, replay=cache).rule_ids
     assert "BENCH-VIHF-REPLAY" not in verify_vihf(unsigned, lenient, replay=cache).rule_ids
+
+
+@pytest.mark.requirement("BENCH-VIHF-SIGNATURE")
+def test_signature_checks_out_without_signxml(make_vihf: Callable[..., Vihf], signed: Callable[..., etree._Element],
+                                              pki: TestPki) -> None:
+    """Independent check of what the builder emits: exc-c14n digest of the assertion without its Signature, and
+    RSA PKCS#1 v1.5 SHA-256 over the exc-c14n SignedInfo, with the certificate's public key."""
+    token = etree.fromstring(etree.tostring(signed(make_vihf())))
+    ds = f"{{{DS_NS}}}"
+    signature = token.find(f"{ds}Signature")
+    signed_info = signature.find(f"{ds}SignedInfo")
+    digest = base64.b64decode(signed_info.findtext(f"{ds}Reference/{ds}DigestValue"))
+    value = base64.b64decode(signature.findtext(f"{ds}SignatureValue"))
+    canonical_info = etree.tostring(signed_info, method="c14n", exclusive=True)
+    token.remove(signature)
+    assert hashlib.sha256(etree.tostring(token, method="c14n", exclusive=True)).digest() == digest
+    pki.structure.cert.public_key().verify(value, canonical_info, padding.PKCS1v15(), hashes.SHA256())
