@@ -546,11 +546,12 @@ class ProfileChecker:
                 matched[name].append((value, where, key))
                 continue
             if closed:
-                reasons = ", ".join(node.slices)
-                run.add("PDSM-SLICE", f"{node.id}: this element matches no slice ({reasons}) and the slicing is "
-                        "closed", where, "make the entry conform to one of the slices (resource profile and "
-                        "request method)", element=node.id)
                 fallback = self._closest_slice(node, value)
+                closest = (f"; closest slice: {fallback.id.rsplit(':', 1)[-1]}, whose errors are reported inside it"
+                           if fallback else "")
+                run.add("PDSM-SLICE", f"{node.id}: this element matches no slice ({', '.join(node.slices)}) and the "
+                        f"slicing is closed{closest}", where, "make the entry conform to one of the slices (resource "
+                        "profile and request method): fix the errors reported inside it first", element=node.id)
                 self._check_value(fallback or node, value, where, key, run, frame)
                 continue
             if node.name in ("extension", "modifierExtension") and isinstance(value, dict):

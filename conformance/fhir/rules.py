@@ -11,10 +11,13 @@ import binascii
 import hashlib
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.findings import Severity, Violation, rules
 from conformance.identity import is_valid_nir
+
+if TYPE_CHECKING:  # the validator imports this module: a run-time import would be circular
+    from conformance.fhir.validator import FhirModel
 
 _UUID = re.compile(r"^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _OID = re.compile(r"^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$")
@@ -38,7 +41,7 @@ JDV_DMP = {
 # ---------------------------------------------------------------- navigation helpers
 
 
-def _document_references(model: Any) -> Iterator[tuple[dict[str, Any], str]]:
+def _document_references(model: FhirModel) -> Iterator[tuple[dict[str, Any], str]]:
     for resource, path in model.resources():
         if resource.get("resourceType") == "DocumentReference":
             yield resource, path
@@ -95,14 +98,12 @@ def _decode(data: Any) -> bytes | None:
         return None
 
 
-def _binary_for(model: Any, url: str) -> dict[str, Any] | None:
-    target = model.run.by_url.get(url)
-    if target is None and url.startswith("Binary/"):
-        target = model.run.by_url.get(url)
+def _binary_for(model: FhirModel, url: str) -> dict[str, Any] | None:
+    target = model.run.by_url.get(url)  # fullUrl, or Binary/<id> of a bundled Binary
     return target if isinstance(target, dict) and target.get("resourceType") == "Binary" else None
 
 
-def _is_transaction(model: Any) -> bool:
+def _is_transaction(model: FhirModel) -> bool:
     return model.resource.get("resourceType") == "Bundle" and model.resource.get("type") == "transaction"
 
 
@@ -111,7 +112,7 @@ def _is_transaction(model: Any) -> bool:
 
 @rules.register("BENCH-PDSM-MASTERID", kind="fhir", title="masterIdentifier (XDS uniqueId) is a urn:oid: or urn:uuid: URI",
                 hint="write the document uniqueId as urn:oid:<OID> (or urn:uuid:<UUID>) with system urn:ietf:rfc:3986")
-def master_identifier(model: Any) -> Iterator[Violation]:
+def master_identifier(model: FhirModel) -> Iterator[Violation]:
     for resource, path in _document_references(model):
         identifier = resource.get("masterIdentifier")
         if not isinstance(identifier, dict):
@@ -124,7 +125,7 @@ def master_identifier(model: Any) -> Iterator[Violation]:
 
 @rules.register("BENCH-PDSM-ENTRYUUID", kind="fhir", title="entryUUID identifiers are well-formed urn:uuid: values",
                 hint="generate a UUID (RFC 4122) and write it as urn:uuid:<8-4-4-4-12 hex>")
-def entry_uuid(model: Any) -> Iterator[Violation]:
+def entry_uuid(model: FhirModel) -> Iterator[Violation]:
     for resource, path in model.resources():
         if resource.get("resourceType") not in ("DocumentReference", "List"):
             continue
@@ -139,7 +140,7 @@ def entry_uuid(model: Any) -> Iterator[Violation]:
 @rules.register("BENCH-PDSM-SUBMISSIONSET-UNIQUEID", kind="fhir",
                 title="the submission set of an ITI-65 bundle carries a urn:oid: uniqueId",
                 hint="add identifier {use: usual, system: urn:ietf:rfc:3986, value: urn:oid:<OID>} to the List")
-def submission_set_unique_id(model: Any) -> Iterator[Violation]:
+def submission_set_unique_id(model: FhirModel) -> Iterator[Violation]:
     if not _is_transaction(model):
         return
     for resource, path in model.resources():
@@ -161,7 +162,7 @@ def _is_submission_set(resource: dict[str, Any]) -> bool:
 @rules.register("constr-bind-attachmenturl", kind="fhir",
                 title="in ITI-65, attachment.url points to a Binary entry of the same bundle",
                 hint="set attachment.url to the fullUrl (urn:uuid:…) of the Binary entry carrying the document")
-def attachment_url(model: Any) -> Iterator[Violation]:
+def attachment_url(model: FhirModel) -> Iterator[Violation]:
     if not _is_transaction(model):
         return
     for resource, path in _document_references(model):
@@ -172,7 +173,7 @@ def attachment_url(model: Any) -> Iterator[Violation]:
                                 location=f"{where}.url")
 
 
-def _attachment_bytes(model: Any, attachment: dict[str, Any]) -> bytes | None:
+def _attachment_bytes(model: FhirModel, attachment: dict[str, Any]) -> bytes | None:
     if "data" in attachment:
         return _decode(attachment.get("data"))
     url = attachment.get("url")
@@ -182,7 +183,7 @@ def _attachment_bytes(model: Any, attachment: dict[str, Any]) -> bytes | None:
 
 @rules.register("BENCH-PDSM-SIZE", kind="fhir", title="attachment.size equals the size of the document bytes",
                 hint="set size to the number of bytes of the decoded document")
-def attachment_size(model: Any) -> Iterator[Violation]:
+def attachment_size(model: FhirModel) -> Iterator[Violation]:
     for resource, path in _document_references(model):
         for attachment, where in _attachments(resource, path):
             data = _attachment_bytes(model, attachment)
@@ -194,7 +195,7 @@ def attachment_size(model: Any) -> Iterator[Violation]:
 
 @rules.register("BENCH-PDSM-HASH", kind="fhir", title="attachment.hash is the base64 SHA-1 of the document bytes",
                 hint="hash = base64(SHA-1(decoded document bytes))")
-def attachment_hash(model: Any) -> Iterator[Violation]:
+def attachment_hash(model: FhirModel) -> Iterator[Violation]:
     for resource, path in _document_references(model):
         for attachment, where in _attachments(resource, path):
             data = _attachment_bytes(model, attachment)
@@ -209,7 +210,7 @@ def attachment_hash(model: Any) -> Iterator[Violation]:
 
 @rules.register("BENCH-PDSM-ITI105", kind="fhir", title="ITI-105: the document is inline (data 1..1, url 0..0)",
                 hint="ITI-105 carries the document in attachment.data (base64) and no url")
-def iti105_inline(model: Any) -> Iterator[Violation]:
+def iti105_inline(model: FhirModel) -> Iterator[Violation]:
     if model.resource.get("resourceType") != "DocumentReference" or ITI105_PROFILE not in model.profiles:
         return
     for attachment, where in _attachments(model.resource, "DocumentReference"):
@@ -227,7 +228,7 @@ def iti105_inline(model: Any) -> Iterator[Violation]:
 def _system_rule(key: str, elements: list[str]) -> None:
     """Register the expressionless constraint ``key``: codings of ``elements`` come from allowed code systems."""
 
-    def check(model: Any) -> Iterator[Violation]:
+    def check(model: FhirModel) -> Iterator[Violation]:
         table = model.terminology.element_systems
         for resource, path in _document_references(model):
             for element in elements:
@@ -251,7 +252,7 @@ _system_rule("constr-bind-ProducteurDoc", ["DocumentReference.context.facilityTy
 @rules.register("BENCH-PDSM-JDV", kind="fhir", severity=Severity.WARNING,
                 title="type, class, format, facility and practice setting codes belong to the DMP value sets",
                 hint="pick the code from the DMP JDV (J66 type, J57 class, J60 format, J02/J61 facility, J04 setting)")
-def dmp_value_sets(model: Any) -> Iterator[Violation]:
+def dmp_value_sets(model: FhirModel) -> Iterator[Violation]:
     for resource, path in _document_references(model):
         for element, url in JDV_DMP.items():
             value_set = model.terminology.value_set(url)
@@ -273,7 +274,7 @@ def dmp_value_sets(model: Any) -> Iterator[Violation]:
                 title="securityLabel: one HL7 confidentiality code (N/R/V) plus optional DMP visibility codes (TRE_A07)",
                 hint="use v3-Confidentiality N, R or V, and TRE_A07 MASQUE_PS / INVISIBLE_PATIENT / "
                      "INVISIBLE_REPRESENTANTS_LEGAUX for DMP visibility")
-def security_label(model: Any) -> Iterator[Violation]:
+def security_label(model: FhirModel) -> Iterator[Violation]:
     terminology = model.terminology
     v3, tre_a07 = terminology.system_url("V3_CONFIDENTIALITY"), terminology.system_url("TRE_A07")
     for resource, path in _document_references(model):
@@ -299,7 +300,7 @@ def security_label(model: Any) -> Iterator[Violation]:
                 title="replacement: one relatesTo 'replaces' targeting a DocumentReference",
                 hint="a replacing DocumentReference carries exactly one relatesTo {code: replaces, target: "
                      "Reference(DocumentReference)}")
-def relates_to(model: Any) -> Iterator[Violation]:
+def relates_to(model: FhirModel) -> Iterator[Violation]:
     patches = _is_transaction(model) and any(
         _get(_get(e, "request"), "method") == "PATCH" for e in _as_list(model.resource.get("entry")))
     for resource, path in _document_references(model):
@@ -319,7 +320,7 @@ def relates_to(model: Any) -> Iterator[Violation]:
                             "relatesTo 'replaces'", location=f"{path}.relatesTo")
 
 
-def _patients(model: Any) -> Iterator[tuple[dict[str, Any], str]]:
+def _patients(model: FhirModel) -> Iterator[tuple[dict[str, Any], str]]:
     for resource, path in model.resources():
         if resource.get("resourceType") == "Patient":
             yield resource, path
@@ -330,7 +331,7 @@ def _patients(model: Any) -> Iterator[tuple[dict[str, Any], str]]:
 
 @rules.register("BENCH-PDSM-INS", kind="fhir", title="INS identifiers on a Patient are NIR/NIA with a valid key",
                 hint="the INS is the 13-character NIR/NIA plus its 2-digit key (97 − NIR mod 97; 2A→19, 2B→18)")
-def ins_identifier(model: Any) -> Iterator[Violation]:
+def ins_identifier(model: FhirModel) -> Iterator[Violation]:
     for patient, path in _patients(model):
         for index, identifier in enumerate(_as_list(patient.get("identifier"))):
             system = _str(_get(identifier, "system"))
