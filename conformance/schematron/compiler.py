@@ -67,6 +67,11 @@ def rewrite_doc_calls(expression: str) -> str:
                    for literal, chunk in _outside_strings(expression))
 
 
+def _masked(expression: str) -> str:
+    """The expression with its string literals blanked out (same length): brackets and '/' are then syntax."""
+    return "".join("\0" * len(chunk) if literal else chunk for literal, chunk in _outside_strings(expression))
+
+
 def string_literals(expression: str) -> list[str]:
     return [chunk[1:-1] for literal, chunk in _outside_strings(expression) if literal]
 
@@ -82,9 +87,7 @@ def _split_union(pattern: str) -> list[str] | None:
     branches: list[str] = []
     depth = 0
     start = 0
-    chunks = list(_outside_strings(pattern))
-    text = "".join(chunk for _literal, chunk in chunks)
-    masked = "".join("\0" * len(chunk) if literal else chunk for literal, chunk in chunks)
+    text, masked = pattern, _masked(pattern)
     index = 0
     while index < len(masked):
         char = masked[index]
@@ -120,9 +123,8 @@ _LAST_STEP = re.compile(r"(?:^|/)\s*([^/]*)$")
 
 def _target_kind(branch: str) -> str:
     """What the last step of a pattern branch matches: element, document or other (attribute, text …)."""
-    masked = "".join("\0" * len(chunk) if literal else chunk for literal, chunk in _outside_strings(branch))
     depth, flat = 0, []
-    for char in masked:  # drop predicates and arguments: only the steps matter
+    for char in _masked(branch):  # drop predicates and arguments: only the steps matter
         depth += char in "[("
         if depth == 0:
             flat.append(char)
@@ -138,7 +140,7 @@ def _target_kind(branch: str) -> str:
 
 def _steps(path: str) -> list[tuple[str, str]] | None:
     """``//a[x]/b`` → [("//", "a[x]"), ("/", "b")]; None unless the path is rooted at ``/``."""
-    masked = "".join("\0" * len(chunk) if literal else chunk for literal, chunk in _outside_strings(path))
+    masked = _masked(path)
     if not masked.startswith("/"):
         return None
     cuts, depth = [], 0
