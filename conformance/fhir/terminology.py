@@ -6,8 +6,10 @@ The data lives in ``profiles/fhir/terminology.json``. When the CI-SIS package is
 
 from __future__ import annotations
 
+import copy
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -43,7 +45,8 @@ class LocalValueSet:
         return (system or "", code) in self.concepts if self.concepts else code in self.codes
 
     def display_of(self, system: Any, code: Any) -> str | None:
-        if not isinstance(system, str) or not isinstance(code, str):
+        """The display to expect, only for sets whose displays are authoritative (``check_displays``)."""
+        if not self.check_displays or not isinstance(system, str) or not isinstance(code, str):
             return None
         return self.concepts.get((system, code))
 
@@ -107,6 +110,23 @@ class Terminology:
                 value_set.concepts[(self.system_url(system), code)] = concept.get("displayName")
                 value_set.codes.add(code)
         value_set.complete = bool(value_set.codes)
+
+    def with_package_value_sets(self, value_sets: Iterable[dict[str, Any]]) -> Terminology:
+        """A copy where the package's enumerated ValueSets (explicit concept lists, no filters nor imports)
+        replace the local data: a package that carries its value sets is authoritative for them."""
+        clone = copy.copy(self)
+        clone.value_sets = dict(self.value_sets)
+        for resource in value_sets:
+            includes = (resource.get("compose") or {}).get("include") or []
+            if not includes or any("filter" in i or "valueSet" in i or "concept" not in i for i in includes):
+                continue
+            value_set = LocalValueSet(url=str(resource.get("url")), complete=True, check_displays=True)
+            for include in includes:
+                for concept in include["concept"]:
+                    value_set.concepts[(str(include.get("system", "")), str(concept.get("code")))] = concept.get("display")
+                    value_set.codes.add(str(concept.get("code")))
+            clone.value_sets[value_set.url] = value_set
+        return clone
 
     def value_set(self, url: str | None) -> LocalValueSet | None:
         return self.value_sets.get(url.split("|", 1)[0]) if url else None

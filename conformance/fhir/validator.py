@@ -145,7 +145,8 @@ class FhirValidator:
 
     def __init__(self, packages: Sequence[FhirPackage], terminology: Terminology | None = None) -> None:
         self.packages = list(packages)
-        self.terminology = terminology or load_terminology()
+        self.terminology = (terminology or load_terminology()).with_package_value_sets(
+            vs for package in self.packages for vs in package.value_sets())
         self.registry = ProfileRegistry(self.packages, self.terminology)
         self.checker = ProfileChecker(self.registry)
         from conformance.fhir import rules as _rules  # noqa: F401  (registers the BENCH-PDSM rules)

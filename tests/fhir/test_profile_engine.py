@@ -38,6 +38,8 @@ DEFINITION = {
         _element("Patient.gender", 0, "1", ["code"], binding={
             "strength": "required", "valueSet": "http://hl7.org/fhir/ValueSet/list-mode"}),
         _element("Patient.deceased[x]", 0, "1", ["boolean"]),
+        _element("Patient.maritalStatus", 0, "1", ["CodeableConcept"], binding={
+            "strength": "required", "valueSet": "http://bench.test/ValueSet/marital|1.0"}),
         _element("Patient.multipleBirth[x]", 0, "0", ["boolean", "integer"]),
         _element("Patient.telecom", 0, "*", ["ContactPoint"],
                  slicing={"discriminator": [{"type": "pattern", "path": "$this"}], "rules": "closed"}),
@@ -50,12 +52,18 @@ DEFINITION = {
 NARRATIVE = {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">p</div>'}
 VALID = {"resourceType": "Patient", "id": "p", "text": NARRATIVE,
          "identifier": [{"system": "urn:oid:1.2.3", "value": "1"}, {"value": "2"}], "active": True,
-         "gender": "working", "deceasedBoolean": False, "telecom": [{"system": "phone", "value": "0102030405"}]}
+         "gender": "working", "deceasedBoolean": False,
+         "maritalStatus": {"coding": [{"system": "http://bench.test/cs", "code": "M", "display": "Married"}]}, "telecom": [{"system": "phone", "value": "0102030405"}]}
+
+
+MARITAL = {"resourceType": "ValueSet", "url": "http://bench.test/ValueSet/marital", "compose": {"include": [
+    {"system": "http://bench.test/cs", "concept": [{"code": "M", "display": "Married"}, {"code": "S"}]}]}}
 
 
 @pytest.fixture(scope="module")
 def engine() -> FhirValidator:
-    package = FhirPackage(name="bench.test", version="0", source="memory", definitions={URL: DEFINITION})
+    package = FhirPackage(name="bench.test", version="0", source="memory", definitions={URL: DEFINITION},
+                          resources={"ValueSet-marital.json": MARITAL})
     return FhirValidator([package])
 
 
@@ -78,6 +86,10 @@ def test_valid_instance(engine: FhirValidator) -> None:
     ({"multipleBirthBoolean": True}, ("PDSM-CARD", "Patient.multipleBirthBoolean")),
     ({"telecom": [{"system": "email", "value": "a@b.c"}]}, ("PDSM-SLICE", "Patient.telecom[0]")),  # closed
     ({"contained": [{"resourceType": "Organization", "id": "o", "name": "x"}]}, ("dom-3", "Patient.contained[0]")),
+    ({"maritalStatus": {"coding": [{"system": "http://bench.test/cs", "code": "X"}]}},
+     ("PDSM-BINDING", "Patient.maritalStatus")),  # value set carried by the package
+    ({"maritalStatus": {"coding": [{"system": "http://bench.test/cs", "code": "M", "display": "Wed"}]}},
+     ("PDSM-DISPLAY", "Patient.maritalStatus.coding[0].display")),
 ])
 def test_each_check(engine: FhirValidator, change: dict[str, Any], expected: tuple[str, str]) -> None:
     resource = {**VALID, **change}
