@@ -578,8 +578,11 @@ def mojibake(check: VihfCheck) -> Iterator[Violation]:
 def signature_absent(check: VihfCheck) -> Iterator[Violation]:
     if not check.signature.present:
         lenient = check.policy.lenient or not check.policy.require_signature
+        nested = next(check.element.iter(_DS_SIGNATURE), None)
+        where = f"; a ds:Signature is nested at {xpath_of(nested)}, not a child of the assertion" \
+            if nested is not None else ""
         yield _at(check.element, check, severity=Severity.WARNING if lenient else None,
-                  message="the assertion has no enveloped ds:Signature" +
+                  message="the assertion has no enveloped ds:Signature" + where +
                           (" (accepted in lenient mode, as in the official example requests)" if lenient else ""))
 
 

@@ -152,6 +152,11 @@ def _check_structure(assertion: etree._Element, signature: etree._Element, repor
     if report.transforms[:1] != [ENVELOPED] or any(t != EXC_C14N for t in report.transforms[1:]):
         report.structure_problems.append(
             f"Transforms are {report.transforms}, expected enveloped-signature then exclusive c14n")
+    previous = signature.getprevious()
+    while previous is not None and not isinstance(previous.tag, str):  # comments, processing instructions
+        previous = previous.getprevious()
+    if previous is None or previous.tag != f"{{{SAML_NS}}}Issuer":
+        report.structure_problems.append("ds:Signature must come right after saml2:Issuer (SAML 2.0 schema order)")
     expected = f"#{assertion.get('ID', '')}"
     if reference.get("URI") != expected:
         report.wrapping_problems.append(

@@ -60,6 +60,11 @@ def inclusive_c14n(signed: etree._Element) -> None:
     method.set("Algorithm", "http://www.w3.org/TR/2001/REC-xml-c14n-20010315")
 
 
+def signature_last(signed: etree._Element) -> None:
+    """Moved after the AttributeStatement: still verifies (enveloped) but breaks the SAML schema order."""
+    signed.append(signed.find(f"{DS}Signature"))
+
+
 def garbage_certificate(signed: etree._Element) -> None:
     signed.find(f"{DS}Signature/{DS}KeyInfo/{DS}X509Data/{DS}X509Certificate").text = "MIIBAAAA"
 
@@ -154,6 +159,7 @@ CASES = [
     Case("BENCH-VIHF-SIG-ABSENT", unsigned=True),
     Case("BENCH-VIHF-SIG-ABSENT", unsigned=True, policy={"lenient": True}, severity=Severity.WARNING),
     Case("BENCH-VIHF-SIG-STRUCTURE", after_signing=inclusive_c14n),
+    Case("BENCH-VIHF-SIG-STRUCTURE", after_signing=signature_last),
     Case("BENCH-VIHF-SIG-DIGEST", after_signing=altered_patient),
     Case("BENCH-VIHF-SIG-VALUE", after_signing=altered_signature_value),
     Case("BENCH-VIHF-SIG-SHA1", policy={"allow_sha1": False}),  # signed with SHA-1 below

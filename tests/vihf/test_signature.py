@@ -375,3 +375,14 @@ def test_signature_checks_out_without_signxml(make_vihf: Callable[..., Vihf], si
     token.remove(signature)
     assert hashlib.sha256(etree.tostring(token, method="c14n", exclusive=True)).digest() == digest
     pki.structure.cert.public_key().verify(value, canonical_info, padding.PKCS1v15(), hashes.SHA256())
+
+
+@pytest.mark.requirement("BENCH-VIHF-SIG-ABSENT")
+def test_a_nested_signature_is_not_an_enveloped_one(make_vihf: Callable[..., Vihf],
+                                                    signed: Callable[..., etree._Element], policy: VihfPolicy) -> None:
+    token = signed(make_vihf())
+    signature = token.find(f"{{{DS_NS}}}Signature")
+    token.find(f"{S}Subject").append(signature)
+    result = verify_vihf(token, policy)
+    assert result.rule_ids == {"BENCH-VIHF-SIG-ABSENT"}
+    assert "nested at /saml:Assertion/saml:Subject/ds:Signature" in result.findings[0].message
