@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from conformance.fhir import rules as _pdsm_rules  # noqa: F401  (registers the PDSm rules in the registry)
 from conformance.fhir.lines import json_lines, line_of
 from conformance.fhir.package import FhirPackage, find_packages, load_package
 from conformance.fhir.parse import FhirInput, parse_fhir
@@ -149,7 +150,6 @@ class FhirValidator:
             vs for package in self.packages for vs in package.value_sets())
         self.registry = ProfileRegistry(self.packages, self.terminology)
         self.checker = ProfileChecker(self.registry)
-        from conformance.fhir import rules as _rules  # noqa: F401  (registers the BENCH-PDSM rules)
 
     def validate_bytes(self, data: bytes, path: str = "<fhir>", *, profiles: Sequence[str] | None = None,
                        known: Iterable[dict[str, Any]] = (), closed_world: bool = False) -> ArtefactResult:
@@ -172,11 +172,12 @@ class FhirValidator:
                 rule="PDSM-PACKAGE", severity=Severity.WARNING, source=Source.RULE,
                 message="the PDSm FHIR package is not available: profiles were not checked",
                 hint="import it with `dmp-conformance profiles import ans.fhir.fr.pdsm-package.tgz`"))
-        unknown = [p for p in chosen if self.registry.type_of(p) is None]
+        unknown = [p for p in chosen if self.registry.get(p) is None]
         if unknown:
             result.findings.append(Finding(
-                rule="PDSM-PROFILE", severity=Severity.INFO, source=Source.RULE, location=resource.get("resourceType"),
-                message=f"profiles not known to the bench, not checked: {', '.join(unknown)}"))
+                rule="PDSM-PROFILE", severity=Severity.INFO, source=Source.RULE, location=type_of(resource),
+                message=f"profiles whose definitions the bench does not hold (only the resource type is checked): "
+                        f"{', '.join(unknown)}"))
         run = ValidationRun(resource, known=known, closed_world=closed_world)
         self.checker.validate(resource, chosen, type_of(resource) or "?", run)
         model = FhirModel(parsed, resource, chosen, self.terminology, run)
