@@ -1,8 +1,8 @@
 """Registers the ``soap`` artefact kind: a DMP SOAP message, plain XML or raw MTOM multipart.
 
 Validation: read the message (:func:`~conformance.soap.parse_message`; ``context.lenient`` replays legacy
-captures), detect the DMP transaction, run the ``soap`` rules, then for XDS bodies the annex XSD and the
-``xds`` rules, for ITI-41 the ``xades`` checks of the signature document (:mod:`conformance.xades`), and for
+captures), detect the DMP transaction, run the ``soap`` rules and the annex XSD of the body (XDS, HL7 v3 or
+DMP service schema), then for XDS bodies the ``xds`` rules, for ITI-41 the ``xades`` checks of the signature document (:mod:`conformance.xades`), and for
 requests the VIHF checks of :mod:`conformance.vihf`.
 
 Options read from ``context.options``: ``content_type`` (the HTTP Content-Type, when known),
@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
+
+from lxml import etree
 
 import conformance.soap.rules
 import conformance.xds.rules  # noqa: F401  (registers the xds rules)
@@ -31,7 +33,7 @@ from conformance.xades import check_signature_document
 from conformance.xds.messages import ProvideAndRegisterRequest, XdsParseError, parse_body
 from conformance.xds.rules import XdsCheck, is_signature
 from conformance.xds.valuesets import load_value_sets
-from conformance.xds.xsd import xsd_findings
+from conformance.xds.xsd import XsdUnavailable, xsd_findings
 
 _SNIFF = 4096
 _ENVELOPE = re.compile(rb"<([A-Za-z_][\w.-]*:)?Envelope[\s>]")
@@ -108,14 +110,16 @@ def validate(data: bytes, path: str, context: ValidationContext) -> ArtefactResu
         result.findings.append(Finding(rule="BENCH-XDS-BODY", severity=Severity.ERROR, source=Source.RULE,
                                        message=f"the XDS body cannot be read: {exc}"))
         body = None
-    if body is not None and message.body is not None:
+    if message.body is not None and message.fault is None:
         lps = _package_root("dmp-lps", context, context.options.get("dmp_lps_package"))
-        if lps is not None:
+        try:
+            if lps is None:
+                raise XsdUnavailable("the DMP LPS package (annex schemas) is not available")
             result.findings.extend(xsd_findings(message.body, lps))
-        else:
-            result.findings.append(_info("BENCH-XDS-XSD-SKIPPED", "XSD validation of the XDS body was not run: "
-                                         "the DMP LPS package (annex schemas) is not available",
+        except (XsdUnavailable, etree.XMLSchemaParseError) as exc:
+            result.findings.append(_info("BENCH-XSD-SKIPPED", f"XSD validation of the body was not run: {exc}",
                                          INSTALL_HINTS["dmp-lps"]))
+    if body is not None:
         cisis = context.package_dir or _package_root("cisis", context)
         value_sets = load_value_sets(cisis / "jeuxDeValeurs" if cisis is not None else None)
         check = XdsCheck(body, detected.transaction.td if detected.transaction else None, value_sets,

@@ -31,6 +31,14 @@ DOCUMENTED_DEFECTS: dict[str, dict[str, str]] = {
         "BENCH-XADES-SIGNATURE": "the SignatureValue of the XAdES document does not verify",
         "BENCH-XADES-CERT-UNTRUSTED": "the replay has no trust store for the 2019 IGC-Santé TEST CA",
     },
+    "TD0.5_Recherche_dun_patient_sans_INS_reponse.xml": {
+        "XSD": "the PDQv3 response puts codeSystem on a code the NE2008 schema types without it and omits the "
+               "required subjectOf2/@typeCode and administrativeObservation/@classCode",
+    },
+    "TD1.3a_Consultation_requete.xml": {
+        "XSD": "unlike the TD0.2 request, its sender/receiver devices use asAgent where NE2009 expects "
+               "asLocatedEntity, and respondTo/reasonOf lack their required typeCode",
+    },
     "TD3.1_Recherche_de_document_reponse.xml": {
         "BENCH-XDS-DE-UNIQUEID": "uniqueIds such as 1.999888777.1.24 are not OIDs (second arc > 39 under 1)",
         "BENCH-XDS-DE-TYPECODE": "typeCodes of 2021 (27899-4, SYNTH…) are not in the 2024 JDV_J07",

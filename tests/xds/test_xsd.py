@@ -14,7 +14,7 @@ from conformance.xds import (
     builders,
 )
 from conformance.xds.queries import find_documents
-from conformance.xds.xsd import XsdUnavailable, xsd_findings
+from conformance.xds.xsd import XsdUnavailable, schema_source, xsd_findings
 
 from .samples import PATIENT_ID, sample_submission
 from .test_rules import metadata_update, registry_response_objects
@@ -56,4 +56,28 @@ def test_schema_errors_are_located(dmp_lps_package: Path):
 
 def test_missing_package_is_a_clear_error(tmp_path: Path):
     with pytest.raises(XsdUnavailable):
-        xsd_findings(etree.Element("x"), tmp_path)
+        xsd_findings(etree.Element("{urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0}RegistryResponse"), tmp_path)
+
+
+@pytest.mark.parametrize("tag,source", [
+    ("{urn:ihe:iti:xds-b:2007}RetrieveDocumentSetRequest", "schema/IHE/XDS.b_DocumentRepository.xsd"),
+    ("{urn:hl7-org:v3}PRPA_IN201307UV02", "schema/HL7V3/NE2009/multicacheschemas/PRPA_IN201307UV02.xsd"),
+    ("{urn:hl7-org:v3}PRPA_IN201305UV02", "schema/HL7V3/NE2008/multicacheschemas/PRPA_IN201305UV02.xsd"),
+    ("{urn:si-dmp-habilitations}setAuthorization", "wsdl/Habilitations.wsdl"),
+    ("{http://www.cnamts.fr/INSiResultat}RESULTAT", None),
+])
+def test_schema_chosen_by_body_element(tag: str, source: str | None):
+    assert schema_source(tag) == source
+
+
+def test_dmp_service_bodies_validate_against_their_wsdl_schema(dmp_lps_package: Path):
+    # shaped like the official TD0.3 request (its children in the service namespace)
+    good = etree.fromstring(b"<setAuthorization xmlns='urn:si-dmp-habilitations'><action>AJOUT</action>"
+                            b"</setAuthorization>")
+    assert xsd_findings(good, dmp_lps_package) == []
+    bad = etree.fromstring(b"<setAuthorization xmlns='urn:si-dmp-habilitations'><verb>AJOUT</verb>"
+                           b"</setAuthorization>")
+    assert [f.rule for f in xsd_findings(bad, dmp_lps_package)] == ["XSD"]
+    removed = etree.fromstring(b"<p:createPatientAccess xmlns:p='urn:si-dmp-patients'/>")
+    [finding] = xsd_findings(removed, dmp_lps_package)
+    assert finding.rule == "BENCH-XSD-UNDECLARED" and not finding.is_error
