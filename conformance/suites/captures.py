@@ -34,20 +34,23 @@ def wait_for_capture(dmp: httpx.Client, transaction: str, *, timeout: float, pol
         time.sleep(poll)
 
 
-def _settled(dmp: httpx.Client, capture_id: int, settle: float, poll: float, limit: float = 15.0) -> dict[str, Any]:
-    """The capture once the reference DMP's validators are done with it.
+def _settled(dmp: httpx.Client, capture_id: int, settle: float, poll: float, limit: float = 30.0) -> dict[str, Any]:
+    """The capture once the reference DMP's validators are done with it (they run after the response went out).
 
-    They run in the background after the response went out, and the capture API has no "validated" flag yet:
-    wait until its findings have not changed for ``settle`` seconds (at most ``limit``).
+    The capture says so with ``validated``; a server without that flag is given ``settle`` seconds without a
+    change of its findings.
     """
     capture = dmp.get(f"/captures/{capture_id}").raise_for_status().json()
     stable_since, end = time.monotonic(), time.monotonic() + limit
-    while time.monotonic() - stable_since < settle and time.monotonic() < end:
+    while time.monotonic() < end:
+        if capture.get("validated") or ("validated" not in capture and time.monotonic() - stable_since >= settle):
+            return capture
         time.sleep(poll)
         latest = dmp.get(f"/captures/{capture_id}").raise_for_status().json()
         if latest.get("findings") != capture.get("findings"):
-            capture, stable_since = latest, time.monotonic()
-    return capture
+            stable_since = time.monotonic()
+        capture = latest
+    raise NoCapture(f"capture {capture_id} was not validated within {limit:.0f} s")
 
 
 def findings_of(capture: dict[str, Any]) -> list[Finding]:

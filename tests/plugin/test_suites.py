@@ -36,8 +36,6 @@ def test_run_server_role_suite_against_the_embedded_dmp(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not reference_dmp_available(), reason="reference DMP not available")
-@pytest.mark.xfail(strict=True, reason="reference DMP defect: the validators run on captures get no trust store, so "
-                   "every signed VIHF carries BENCH-VIHF-CERT-UNTRUSTED although `serve --trust` accepted it")
 def test_run_client_role_suite_with_a_scripted_lps(tmp_path: Path) -> None:
     from conformance.pki import TestPki
 
@@ -51,7 +49,7 @@ def test_run_client_role_suite_with_a_scripted_lps(tmp_path: Path) -> None:
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     outcomes = {t["name"]: (t["outcome"], t["message"]) for t in report["tests"]}
     assert result.exit_code == 0, outcomes
-    assert report["sut"]["role"] == "client" and len(outcomes) == 4
+    assert report["sut"]["role"] == "client" and len(outcomes) == 5
     verdicts = {r["id"]: r["verdict"] for r in report["requirements"]}
     assert verdicts["BENCH-MTOM"] == verdicts["BENCH-VIHF-SIGNATURE"] == "pass"
     assert verify_run(out).ok

@@ -84,6 +84,7 @@ def lps_capture(pytestconfig: pytest.Config, reference_dmp: str, lps_scenario: L
             for part in ("request", "response"):
                 raw = dmp.get(capture[part])
                 evidence.attach(f"{transaction}-{part}.txt", raw.content, "text/plain")
+                capture[f"{part}_bytes"] = raw.content  # the raw exchange, for tests that read the message
             return capture
 
         yield wait

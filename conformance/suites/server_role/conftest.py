@@ -53,6 +53,12 @@ class LpsIdentity:
     subject_id: str
     structure_id: str
 
+    def xades_signer(self) -> Any:
+        """The hook signing a submission's XAdES document with the same key."""
+        from conformance.xds.builders import xades_signer
+
+        return xades_signer(self.signer.key, self.signer.cert)
+
 
 @pytest.fixture(scope="session")
 def lps_identity(sut_settings: SutSettings, suite_pki: Any) -> LpsIdentity:

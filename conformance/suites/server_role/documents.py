@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.xds import Author, Code, DocumentEntry, ProvideAndRegisterRequest
-from conformance.xds.builders import new_oid, new_submission_set, submission, utc_now_dtm, xcn, xon
+from conformance.xds.builders import (
+    SignatureHook,
+    new_oid,
+    new_submission_set,
+    placeholder_signature,
+    submission,
+    utc_now_dtm,
+    xcn,
+    xon,
+)
 
 LPS_OID = "1.2.250.1.999.42"  # source OID of the bench acting as an LPS
 CLASS_CR = Code("11", "1.2.250.1.213.1.1.4.1", "Compte rendu")
@@ -21,9 +30,10 @@ def author(person_id: str, structure_id: str) -> Author:
                   roles=[], specialties=["G15_10/SM26^Médecin^1.2.250.1.213.1.1.4.5"])
 
 
-def feed_request(patient: Any, content: bytes, *, person_id: str,
-                 structure_id: str) -> tuple[ProvideAndRegisterRequest, DocumentEntry]:
-    """A TD2.1 submission of one document for ``patient`` (an Ins), authored by ``person_id``."""
+def feed_request(patient: Any, content: bytes, *, person_id: str, structure_id: str,
+                 signer: SignatureHook | None = None) -> tuple[ProvideAndRegisterRequest, DocumentEntry]:
+    """A TD2.1 submission of one document for ``patient`` (an Ins), authored by ``person_id``, its XAdES signature
+    made by ``signer`` (``xades_signer(key, cert)``; an unsigned placeholder when None)."""
     now = utc_now_dtm()
     writer = author(person_id, structure_id)
     entry = DocumentEntry(
@@ -36,4 +46,4 @@ def feed_request(patient: Any, content: bytes, *, person_id: str,
         source_patient_id=patient.cx())
     submission_set = new_submission_set(patient_id=patient.cx(), author=writer, content_type_code=CONTENT_TYPE,
                                         source_id=LPS_OID)
-    return submission(submission_set, [(entry, content)]), entry
+    return submission(submission_set, [(entry, content)], signer=signer or placeholder_signature), entry

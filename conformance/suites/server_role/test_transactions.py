@@ -33,7 +33,7 @@ def fed_document() -> dict[str, Any]:
 def test_td21_feed_is_accepted(dmp_client: Any, dmp_patient: Any, lps_identity: Any,
                                fed_document: dict[str, Any]) -> None:
     request, entry = feed_request(dmp_patient, CONTENT, person_id=lps_identity.subject_id,
-                                  structure_id=lps_identity.structure_id)
+                                  structure_id=lps_identity.structure_id, signer=lps_identity.xades_signer())
     response = dmp_client.feed(request, dmp_patient)
     expect_ok(response, "TD2.1", "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-bResponse")
     registry = response.xds()
