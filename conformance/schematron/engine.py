@@ -72,7 +72,8 @@ class _Compiled:
 
 @dataclass(slots=True)
 class _Broken:
-    status: str  # compile_error
+    """A schematron that cannot be compiled: every run of it is a ``compile_error``."""
+
     error: str
     rule: str
 
@@ -86,7 +87,7 @@ class SchematronEngine:
         self.tree = BuildTree(self.package_root, self.cache_dir)
         self._findings: dict[tuple[str, str | None], Finding] = {}
         self._compiled: dict[str, _Compiled | _Broken] = {}
-        self._documents: dict[Path, Any] = {}
+        self._documents: dict[Path, Any] = {}  # None: not parseable
         self._sources: OrderedDict[tuple[str | None, int, int], Any] = OrderedDict()
         self._lock = threading.RLock()
 
@@ -132,9 +133,9 @@ class SchematronEngine:
         return digest.hexdigest()
 
     def _build(self, schematron: str) -> _Compiled | _Broken:
-        source = self.package_root / schematron
-        if not source.is_file():
-            return _Broken("compile_error", f"schematron {schematron} not found in the package", "BENCH-SCH-NOT-FOUND")
+        source = (self.package_root / schematron).resolve()
+        if not source.is_file() or not source.is_relative_to(self.package_root.resolve()):
+            return _Broken(f"schematron {schematron} not found in the package", "BENCH-SCH-NOT-FOUND")
         target = self.tree.build_path(source)
         xsl_path = target.with_name(f"{target.stem}.schx.xsl")
         manifest_path = target.with_name(f"{target.stem}.schx.json")
@@ -148,7 +149,7 @@ class SchematronEngine:
                     "BENCH-PKG-VOLET-BROKEN", f"{schematron} cannot be built: {exc}", schematron,
                     "upstream defect of the package: documents routed to this schematron are not checked by it")
                 self._note(finding)
-                return _Broken("compile_error", str(exc), "BENCH-PKG-VOLET-BROKEN")
+                return _Broken(str(exc), "BENCH-PKG-VOLET-BROKEN")
             manifest = self._write_cache(schematron, assembly, compiled.xslt, compiled.active_patterns,
                                          compiled.warnings, xsl_path, manifest_path)
         for data in manifest["findings"]:
@@ -157,14 +158,15 @@ class SchematronEngine:
             executable = saxon_processor().new_xslt30_processor().compile_stylesheet(
                 stylesheet_file=str(xsl_path))
         except Exception as exc:  # PySaxonApiError: the schematron's XPath does not compile
-            return _Broken("compile_error", f"XSLT compilation failed: {exc}", "BENCH-SCH-COMPILE-ERROR")
-        pool = [self._document(self.tree.root / name) for name in manifest["documents"]]
+            return _Broken(f"XSLT compilation failed: {exc}", "BENCH-SCH-COMPILE-ERROR")
+        pool = {name: node for name in manifest["documents"]
+                if (node := self._document(self.tree.root / name)) is not None}
         if pool:
             processor = saxon_processor()
             executable.set_parameter(
                 "{urn:dmp-conformance:schematron}preloaded",
                 processor.make_map({processor.make_string_value(_uri(self.tree.root / name)): node
-                                    for name, node in zip(manifest["documents"], pool, strict=True)}))
+                                    for name, node in pool.items()}))
         return _Compiled(executable, manifest["active_patterns"], threading.Lock())
 
     def _cached_manifest(self, manifest_path: Path, xsl_path: Path) -> dict[str, Any] | None:
@@ -230,10 +232,17 @@ class SchematronEngine:
         return found
 
     def _document(self, path: Path) -> Any:
-        node = self._documents.get(path)
-        if node is None:
-            node = self._documents[path] = saxon_processor().parse_xml(xml_file_name=str(path))
-        return node
+        """A value set / terminology parsed once per process; None (and a warning) when it is not XML."""
+        if path not in self._documents:
+            try:
+                self._documents[path] = saxon_processor().parse_xml(xml_file_name=str(path))
+            except Exception as exc:  # PySaxonApiError: a rule reaching it will stop with FODC0002
+                self._documents[path] = None
+                name = path.relative_to(self.tree.root).as_posix()
+                self._note(package_finding(
+                    "BENCH-PKG-BAD-FILE", f"{name} is not well-formed XML ({exc}); a schematron rule reading it "
+                    "stops its schematron (run_error)", name, "upstream defect of the package"))
+        return self._documents[path]
 
     # -- running -----------------------------------------------------------------------------------
 

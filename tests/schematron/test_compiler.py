@@ -181,3 +181,18 @@ def test_engine_is_memoised_per_package(package: Path, tmp_path: Path) -> None:
     from conformance.schematron import get_engine
 
     assert get_engine(package, tmp_path / "c") is get_engine(package, tmp_path / "c")
+
+
+def test_unknown_or_escaping_schematron_is_a_compile_error(engine: SchematronEngine) -> None:
+    for name in ("schematrons/none.sch", "../outside.sch"):
+        result = engine.validate(name, b"<doc/>")
+        assert result.status == "compile_error" and result.findings()[0].rule == "BENCH-SCH-NOT-FOUND"
+
+
+def test_malformed_value_set_is_reported_and_stops_only_its_rules(package: Path, tmp_path: Path) -> None:
+    (package / "jeuxDeValeurs" / "JDV_test.xml").write_text("<RetrieveValueSetResponse>", encoding="utf-8")
+    engine = SchematronEngine(package, tmp_path / "cache2")
+    assert engine.validate("schematrons/main.sch", b'<doc xmlns="urn:test"/>').status == "ok"
+    result = engine.validate("schematrons/main.sch", b'<doc xmlns="urn:test"><code code="A"/></doc>')
+    assert result.status == "run_error" and "SXXP0003" in (result.error or "")
+    assert "BENCH-PKG-BAD-FILE" in {f.rule for f in engine.package_findings}
