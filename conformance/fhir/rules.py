@@ -261,7 +261,7 @@ def dmp_value_sets(model: FhirModel) -> Iterator[Violation]:
             for coding, where in _coded(resource, element, path):
                 if value_set.has_coding(coding.get("system"), coding.get("code")):
                     continue
-                name = url.rsplit("/", 1)[-1]
+                name, where = url.rsplit("/", 1)[-1], f"{where}.code"
                 if value_set.complete:
                     yield Violation(f"{coding.get('system')}#{coding.get('code')} is not in {name}", location=where,
                                     severity=Severity.ERROR)

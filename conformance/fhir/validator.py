@@ -1,8 +1,9 @@
 """Validate one FHIR payload: structure (R4B models), profiles (PDSm snapshots), PDSm/DMP rules.
 
-The PDSm package is found, in order, from ``context.options["fhir_packages"]`` (paths), the importer's
-cache (``conformance.artefacts.resolve_package(kind="fhir")`` once it exists), the ``fhir`` folder of the
-official artefacts (``$DMP_CONFORMANCE_OFFICIAL``), or ``../shared/official/fhir`` beside the checkout.
+The PDSm package is found, in order, from ``context.options["fhir_packages"]`` (paths), the FHIR packages
+imported with ``profiles import`` (``conformance.artefacts.list_packages(kind="fhir")``), the ``fhir`` folder
+of the official artefacts (``$DMP_CONFORMANCE_OFFICIAL``), or ``../shared/official/fhir`` beside the checkout.
+The JDV value sets come from the imported CI-SIS package when there is one.
 Without a package only the structure, the base rules and our own rules run, and a warning says so.
 """
 
