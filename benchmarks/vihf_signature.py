@@ -48,10 +48,10 @@ def main() -> None:
     token_bytes = etree.tostring(token)
     legacy = etree.tostring(sign_vihf(vihf, pki.structure, algorithm="rsa-sha1"))
     policy = VihfPolicy(trust=pki.trust)
-    documents = [(f"1.2.250.1.999.1.1.{i}", b"<ClinicalDocument/>" * 5000) for i in range(3)]
-    xades = build_signature_document(documents, "1.2.250.1.999.1.1.0", pki.structure.key, pki.structure.cert)
+    documents = [(f"1.2.250.1.999.1.1.4.{i}", b"<ClinicalDocument/>" * 5000) for i in range(3)]
+    xades = build_signature_document(documents, "1.2.250.1.999.1.1.3.1", pki.structure.key, pki.structure.cert)
     assert verify_vihf(token_bytes, policy).authenticated
-    assert check_signature_document(xades, documents, pki.trust, submission_set_unique_id="1.2.250.1.999.1.1.0") == []
+    assert check_signature_document(xades, documents, pki.trust, submission_set_unique_id="1.2.250.1.999.1.1.3.1") == []
 
     n, r = args.number, args.repeat
     results = {
@@ -62,9 +62,9 @@ def main() -> None:
         "verify_vihf RSA-SHA256 + all vihf rules": per_operation(lambda: verify_vihf(token_bytes, policy), n, r),
         "verify_vihf legacy RSA-SHA1 + all vihf rules": per_operation(lambda: verify_vihf(legacy, policy), n, r),
         "build_signature_document (3 x 95 KB)": per_operation(lambda: build_signature_document(
-            documents, "1.2.250.1.999.1.1.0", pki.structure.key, pki.structure.cert), n, r),
+            documents, "1.2.250.1.999.1.1.3.1", pki.structure.key, pki.structure.cert), n, r),
         "check_signature_document (3 x 95 KB)": per_operation(lambda: check_signature_document(
-            xades, documents, pki.trust, submission_set_unique_id="1.2.250.1.999.1.1.0"), n, r),
+            xades, documents, pki.trust, submission_set_unique_id="1.2.250.1.999.1.1.3.1"), n, r),
     }
     table = Table(title=f"VIHF / XAdES (min of {r} x {n} operations)")
     table.add_column("operation")
