@@ -88,7 +88,7 @@ class SchematronEngine:
         self._findings: dict[tuple[str, str | None], Finding] = {}
         self._compiled: dict[str, _Compiled | _Broken] = {}
         self._documents: dict[Path, Any] = {}  # None: not parseable
-        self._sources: OrderedDict[tuple[str | None, int, int], Any] = OrderedDict()
+        self._sources: OrderedDict[tuple[str | None, int, int], Any] = OrderedDict()  # content → Saxon tree
         self._lock = threading.RLock()
 
     @property
@@ -249,17 +249,23 @@ class SchematronEngine:
     def _source(self, document: bytes | etree._ElementTree, document_uri: str | None) -> Any:
         """The document as a Saxon tree, parsed once for the ~6 schematrons run on it in a row.
 
-        Bytes go through the safe parser first (no DTD, no entities, size limits); the cache key is the
-        serialised content, so a tree modified between two calls is never served stale.
+        Bytes go through the safe parser first (no DTD, no entities, size limits). The cache key is the
+        content (the bytes, or a tree's serialisation), so a tree modified between two calls is never
+        served stale.
         """
-        tree = parse_xml(document) if isinstance(document, bytes) else document
-        text = etree.tostring(tree, encoding="unicode")
-        key = (document_uri, len(text), hash(text))
+        if isinstance(document, bytes):
+            key = (document_uri, len(document), hash(document))
+            text = None
+        else:
+            text = etree.tostring(document, encoding="unicode")
+            key = (document_uri, len(text), hash(text))
         with self._lock:
             node = self._sources.get(key)
             if node is not None:
                 self._sources.move_to_end(key)
                 return node
+        if isinstance(document, bytes):
+            text = etree.tostring(parse_xml(document), encoding="unicode")
         builder = saxon_processor().new_document_builder()
         if document_uri:
             builder.set_base_uri(document_uri)
