@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 from conformance.store.schema import Base, SchemaVersion
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -48,8 +48,15 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def _add_capture_validated_at(session: Session) -> None:
+    """v2: captures record when the transport validators ran."""
+    columns = {c["name"] for c in inspect(session.connection()).get_columns("captures")}
+    if "validated_at" not in columns:
+        session.execute(text("ALTER TABLE captures ADD COLUMN validated_at TIMESTAMP WITH TIME ZONE"))
+
+
 # Upgrade steps from version N-1 to N; version 1 is the initial create_all.
-_UPGRADES: dict[int, Callable[[Session], None]] = {}
+_UPGRADES: dict[int, Callable[[Session], None]] = {2: _add_capture_validated_at}
 
 
 def current_version(engine: Engine) -> int:
@@ -64,12 +71,12 @@ def migrate(engine: Engine) -> int:
     """Create or upgrade the schema to :data:`SCHEMA_VERSION`; idempotent. Returns the version reached."""
     version = current_version(engine)
     if version == 0:
-        Base.metadata.create_all(engine)
+        Base.metadata.create_all(engine)  # the current schema: no upgrade step to run
         with Session(engine.execution_options(sqlite_immediate=True)) as session, session.begin():
-            # Another process may have created the schema meanwhile: only the first records version 1.
+            # Another process may have created the schema meanwhile: only the first records the version.
             if session.scalar(select(SchemaVersion.version).limit(1)) is None:
-                session.add(SchemaVersion(version=1))
-        version = 1
+                session.add(SchemaVersion(version=SCHEMA_VERSION))
+        version = SCHEMA_VERSION
     while version < SCHEMA_VERSION:
         version += 1
         with Session(engine.execution_options(sqlite_immediate=True)) as session, session.begin():

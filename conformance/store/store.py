@@ -36,6 +36,7 @@ from conformance.store.types import (
     HAS_MEMBER,
     RELATIONSHIP_TYPES,
     RPLC,
+    SIGNATURE_CLASS_CODE,
     AccessMode,
     AuthorizationStatus,
     DmpStatus,
@@ -317,6 +318,8 @@ class Store:
         conditions: list[ColumnElement[bool]] = [e.patient_id == canonical_cx(query.patient_id)]
         if query.statuses:
             conditions.append(e.status.in_(query.statuses))
+        if not query.include_signatures:
+            conditions.append(or_(e.class_code.is_(None), e.class_code.not_like(f"{SIGNATURE_CLASS_CODE}^^%")))
         for column, values in ((e.class_code, query.class_codes), (e.type_code, query.type_codes),
                                (e.practice_setting_code, query.practice_setting_codes),
                                (e.facility_type_code, query.facility_type_codes),

@@ -59,6 +59,9 @@ RELATIONSHIP_TYPES = (RPLC, "urn:ihe:iti:2007:AssociationType:XFRM", "urn:ihe:it
                       "urn:ihe:iti:2007:AssociationType:XFRM_RPLC", SIGNS)
 
 
+SIGNATURE_CLASS_CODE = "urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1"  # the signature DocumentEntry of a submission
+
+
 def coded(code: str, scheme: str | None) -> str:
     """The stored form of a coded value, the same as the ITI-18 parameter form ``code^^scheme``."""
     return f"{code}^^{scheme or ''}"
@@ -152,6 +155,8 @@ class FindDocumentsQuery:
     event_codes: list[str] = field(default_factory=list)
     confidentiality_codes: list[str] = field(default_factory=list)
     author_persons: list[str] = field(default_factory=list)  # may hold % wildcards
+    # The DMP lists no signature entries in FindDocuments (none among the 21 of the official TD3.1 response)
+    include_signatures: bool = False
     creation_from: str | None = None
     creation_to: str | None = None
     service_start_from: str | None = None

@@ -300,3 +300,25 @@ def test_bulk_registration_is_all_or_nothing(store: Store) -> None:
     with pytest.raises(StoreError):
         store.register_submissions([submission(entry(oid())), submission(entry(good[0].entries[0].unique_id))])
     assert store.count_entries() == 3
+
+
+def test_migration_upgrades_a_version_1_database(sqlite_url: str) -> None:
+    from sqlalchemy import inspect, text
+
+    store = Store.open(sqlite_url)
+    with store.engine.begin() as conn:  # back to the v1 schema: no validated_at column
+        conn.execute(text("ALTER TABLE captures DROP COLUMN validated_at"))
+        conn.execute(text("DELETE FROM schema_version"))
+        conn.execute(text("INSERT INTO schema_version (version, applied_at) VALUES (1, CURRENT_TIMESTAMP)"))
+    assert current_version(store.engine) == 1
+    assert migrate(store.engine) == SCHEMA_VERSION == 2
+    assert "validated_at" in {c["name"] for c in inspect(store.engine).get_columns("captures")}
+    assert migrate(store.engine) == 2
+    store.close()
+
+
+def test_find_documents_leaves_out_signature_entries(store: Store) -> None:
+    signature = entry(oid(), class_code="urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1^^URN")
+    store.register_submission(submission(entry(oid()), signature))
+    assert len(store.find_documents(FindDocumentsQuery(patient_id=PATIENT_CX))) == 1
+    assert len(store.find_documents(FindDocumentsQuery(patient_id=PATIENT_CX, include_signatures=True))) == 2
