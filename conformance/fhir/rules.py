@@ -344,3 +344,68 @@ def ins_identifier(model: FhirModel) -> Iterator[Violation]:
             if not isinstance(value, str) or not is_valid_nir(value):
                 yield Violation(f"{INS_SYSTEMS[system]} {value!r} is not a 15-character NIR with a "
                                 "valid key", location=f"{path}.identifier[{index}].value")
+
+
+# ---------------------------------------------------------------- ITI-65 bundle consistency
+
+
+def _entries(model: FhirModel) -> Iterator[tuple[int, dict[str, Any], dict[str, Any]]]:
+    """(index, entry, resource) of the bundle entries that carry a resource."""
+    for index, entry in enumerate(_as_list(model.resource.get("entry"))):
+        resource = _get(entry, "resource")
+        if isinstance(resource, dict):
+            yield index, entry, resource
+
+
+@rules.register("BENCH-PDSM-REQUEST-URL", kind="fhir", title="ITI-65: each POST entry's request.url is its resource type",
+                hint="write request {method: POST, url: <ResourceType>} (e.g. url DocumentReference)")
+def request_url(model: FhirModel) -> Iterator[Violation]:
+    if not _is_transaction(model):
+        return
+    for index, entry, resource in _entries(model):
+        request = _get(entry, "request")
+        if _get(request, "method") == "POST" and _get(request, "url") != resource.get("resourceType"):
+            yield Violation(f"POST of a {resource.get('resourceType')} with request.url {_get(request, 'url')!r}",
+                            location=f"Bundle.entry[{index}].request.url")
+
+
+@rules.register("BENCH-PDSM-ITI65-CONTENT", kind="fhir",
+                title="ITI-65: at least one DocumentReference, each listed in the SubmissionSet, every item in the bundle",
+                hint="list every DocumentReference and Folder of the bundle in SubmissionSet.entry.item (by fullUrl)")
+def submission_set_content(model: FhirModel) -> Iterator[Violation]:
+    if not _is_transaction(model):
+        return
+    submission = next(((i, r) for i, _, r in _entries(model)
+                       if r.get("resourceType") == "List" and _is_submission_set(r)), None)
+    members = {_str(_get(entry, "fullUrl")): (index, resource) for index, entry, resource in _entries(model)
+               if resource.get("resourceType") == "DocumentReference"
+               or (resource.get("resourceType") == "List" and not _is_submission_set(resource))}
+    if not any(r.get("resourceType") == "DocumentReference" for _, r in members.values()):
+        yield Violation("the ITI-65 bundle carries no DocumentReference", location="Bundle.entry")
+    if submission is None:
+        return
+    position, submission_set = submission
+    items = [_str(_get(_get(e, "item"), "reference")) for e in _as_list(submission_set.get("entry"))]
+    for item_index, item in enumerate(items):
+        if item not in members and not (item or "").startswith(("DocumentReference/", "List/")):
+            yield Violation(f"SubmissionSet item {item!r} is not a DocumentReference or Folder entry of the bundle",
+                            location=f"Bundle.entry[{position}].resource.entry[{item_index}].item")
+    for full_url, (index, resource) in members.items():
+        if full_url not in items:
+            yield Violation(f"the {resource.get('resourceType')} entry {full_url!r} is not listed in the SubmissionSet",
+                            location=f"Bundle.entry[{index}]")
+
+
+@rules.register("BENCH-PDSM-SAME-PATIENT", kind="fhir",
+                title="ITI-65: the SubmissionSet and every DocumentReference and Folder concern the same patient",
+                hint="use the same subject reference (the patient's INS) on every resource of the submission")
+def same_patient(model: FhirModel) -> Iterator[Violation]:
+    if not _is_transaction(model):
+        return
+    subjects = [(index, _str(_get(resource.get("subject"), "reference"))) for index, _, resource in _entries(model)
+                if resource.get("resourceType") in ("List", "DocumentReference") and "subject" in resource]
+    expected = subjects[0][1] if subjects else None
+    for index, subject in subjects[1:]:
+        if subject != expected:
+            yield Violation(f"subject {subject!r} differs from the submission's patient {expected!r}",
+                            location=f"Bundle.entry[{index}].resource.subject")

@@ -150,6 +150,12 @@ VARIANTS: list[tuple[str, Callable[[Bundle], None], str]] = [
     ("relative fullUrl", _set(lambda b: b["entry"][2], "fullUrl", "Binary/binary-0"), "FHIR-BUNDLE-FULLURL"),
     ("unknown element", _set(_doc, "version", "2"), "FHIR-STRUCTURE"),
     ("empty object", _set(_doc, "custodian", {}), "ele-1"),
+    ("POST with a wrong request.url", lambda b: b["entry"][1]["request"].update(url="Binary"), "BENCH-PDSM-REQUEST-URL"),
+    ("DocumentReference not in the SubmissionSet", lambda b: _list(b)["entry"].pop(), "BENCH-PDSM-ITI65-CONTENT"),
+    ("SubmissionSet item outside the bundle", lambda b: _list(b)["entry"][0]["item"].update(
+        reference="urn:uuid:0b8e5bb4-4a4c-4a57-9e3e-1e2f3a4b5c6d"), "BENCH-PDSM-ITI65-CONTENT"),
+    ("another patient on a DocumentReference", _set(_doc, "subject", {"reference": "Patient/other"}),
+     "BENCH-PDSM-SAME-PATIENT"),
     ("transaction entry without request (FHIRPath bdl-3)", _drop(lambda b: b["entry"][2], "request"), "bdl-3"),
     ("List with entries and an emptyReason (FHIRPath lst-1)",
      _set(_list, "emptyReason", {"text": "none"}), "lst-1"),
