@@ -16,7 +16,6 @@ from conformance.findings import Finding, Severity, Source
 from conformance.vihf.model import (
     AUTH_MODE_NAMES,
     CODED_ATTRIBUTES,
-    DS_NS,
     HL7_NS,
     SAML_NS,
     WSSE_NS,
@@ -296,8 +295,3 @@ def build_vihf(vihf: Vihf) -> etree._Element:
 def vihf_to_bytes(assertion: etree._Element | Vihf) -> bytes:
     element = build_vihf(assertion) if isinstance(assertion, Vihf) else assertion
     return etree.tostring(element, encoding="utf-8")
-
-
-def signature_of(assertion: etree._Element) -> etree._Element | None:
-    """The enveloped ``ds:Signature`` (a direct child of the assertion), if any."""
-    return assertion.find(f"{{{DS_NS}}}Signature")
