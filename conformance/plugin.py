@@ -626,10 +626,15 @@ def _official_package(config: pytest.Config, official: Path, name: str, label: s
     path = official / name
     if not path.is_dir():
         pytest.skip(f"{label} not found under {official}")
-    recorder = recorder_of(config)
-    if recorder.settings.report_dir:  # the report names the exact package the verdicts came from
-        recorder.add_artefact(name, path, _package_version(path))
+    record_package(config, name, path)
     return path
+
+
+def record_package(config: pytest.Config, name: str, path: Path) -> None:
+    """Name an official package the verdicts came from (version and hash) in the run report."""
+    recorder = recorder_of(config)
+    if recorder.settings.report_dir:
+        recorder.add_artefact(name, path, _package_version(path))
 
 
 def _package_version(path: Path) -> str | None:

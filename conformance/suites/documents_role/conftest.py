@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.plugin import official_dir_from, recorder_of
+from conformance.plugin import official_dir_from, record_package, recorder_of
 from conformance.validation import ValidationContext, iter_files
 
 
@@ -28,6 +28,6 @@ def validation_context(pytestconfig: pytest.Config) -> ValidationContext:
     official = official_dir_from(pytestconfig)
     package = official / "ans-testcontenucda" if official else None
     if package is not None and package.is_dir():
-        recorder_of(pytestconfig).add_artefact("ans-testcontenucda", package)
+        record_package(pytestconfig, "ans-testcontenucda", package)
         return ValidationContext(package_dir=package)
     return ValidationContext()
