@@ -44,7 +44,7 @@ ROLES = ("server", "client", "documents")
 _PRESET_KEYS = {"sut_url", "sut_role", "profile", "software_name", "software_version", "report_dir", "signing_key",
                 "dmp_port", "dmp_options", "lps_command", "wait_timeout", "documents_dir",
                 "sut_patient", "vihf_cert", "vihf_key", "vihf_subject"}
-_SERVER_START_TIMEOUT = 30.0
+_SERVER_START_TIMEOUT = 60.0  # a cold start imports every validator; CI machines can be slow
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
