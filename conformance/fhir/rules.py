@@ -409,3 +409,44 @@ def same_patient(model: FhirModel) -> Iterator[Violation]:
         if subject != expected:
             yield Violation(f"subject {subject!r} differs from the submission's patient {expected!r}",
                             location=f"Bundle.entry[{index}].resource.subject")
+
+
+def _patch_operations(parameters: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(index, {part name: value}) of each FHIRPath Patch operation of a Parameters resource."""
+    for index, parameter in enumerate(_as_list(parameters.get("parameter"))):
+        if _get(parameter, "name") == "operation":
+            parts = {}
+            for part in _as_list(_get(parameter, "part")):
+                values = [v for k, v in part.items() if k.startswith("value")] if isinstance(part, dict) else []
+                parts[_str(_get(part, "name")) or "?"] = values[0] if values else None
+            yield index, parts
+
+
+@rules.register("BENCH-PDSM-UPDATE-DOCREFS", kind="fhir",
+                title="ITI-65 replacement: a PATCH entry only sets the replaced DocumentReference to superseded",
+                hint="PATCH DocumentReference/<replaced id> with one FHIRPath Patch operation: replace "
+                     "DocumentReference.status by superseded; the new DocumentReference relatesTo it (replaces)")
+def update_document_refs(model: FhirModel) -> Iterator[Violation]:
+    if not _is_transaction(model):
+        return
+    replaced = {_str(_get(_get(r, "target"), "reference"))
+                for _, _, resource in _entries(model) if resource.get("resourceType") == "DocumentReference"
+                for r in _as_list(resource.get("relatesTo")) if _get(r, "code") == "replaces"}
+    for index, entry, resource in _entries(model):
+        request = _get(entry, "request")
+        if _get(request, "method") != "PATCH":
+            continue
+        where = f"Bundle.entry[{index}]"
+        operations = list(_patch_operations(resource)) if resource.get("resourceType") == "Parameters" else []
+        if not operations:
+            yield Violation("the PATCH entry carries no FHIRPath Patch operation (Parameters.parameter "
+                            "named operation)", location=f"{where}.resource")
+        for position, parts in operations:
+            if (parts.get("type"), parts.get("path"), parts.get("value")) != ("replace", "DocumentReference.status",
+                                                                               "superseded"):
+                yield Violation(f"operation {parts.get('type')!r} on {parts.get('path')!r} with {parts.get('value')!r}; "
+                                "only replace DocumentReference.status by superseded is allowed",
+                                location=f"{where}.resource.parameter[{position}]")
+        if _get(request, "url") not in replaced:
+            yield Violation(f"PATCH of {_get(request, 'url')!r}, which no DocumentReference of the bundle replaces "
+                            "(relatesTo replaces)", location=f"{where}.request.url")

@@ -71,14 +71,40 @@ def test_nss_identifier_is_not_an_ins(validator: FhirValidator) -> None:
     assert "BENCH-PDSM-INS" in _errors(validator, document)
 
 
+def _replacement(operation: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An ITI-65 bundle replacing DocumentReference/old (TD2.1): relatesTo + a PATCH setting it superseded."""
+    bundle = iti65_bundle(1)
+    bundle["entry"][1]["resource"]["relatesTo"] = [{"code": "replaces", "target": {"reference": "DocumentReference/old"}}]
+    operation = operation or {"type": "replace", "path": "DocumentReference.status", "value": "superseded"}
+    parts = [{"name": "type", "valueCode": operation["type"]}, {"name": "path", "valueString": operation["path"]},
+             {"name": "value", "valueCode": operation["value"]}]
+    bundle["entry"].append({"fullUrl": "urn:uuid:6f1c7e2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
+                            "resource": {"resourceType": "Parameters", "parameter": [{"name": "operation", "part": parts}]},
+                            "request": {"method": "PATCH", "url": "DocumentReference/old"}})
+    return bundle
+
+
+def _bundle_errors(validator: FhirValidator, bundle: dict[str, Any]) -> set[str]:
+    return {f.rule for f in validator.validate_bytes(json.dumps(bundle).encode()).findings if f.is_error}
+
+
+@pytest.mark.requirement("constr-bind-relatesTo", "BENCH-PDSM-UPDATE-DOCREFS")
+def test_replacement_bundle_is_valid(validator: FhirValidator) -> None:
+    assert _bundle_errors(validator, _replacement()) == set()
+
+
 @pytest.mark.requirement("constr-bind-relatesTo")
 def test_replacement_requires_relates_to(validator: FhirValidator) -> None:
-    bundle = iti65_bundle(1)
-    bundle["entry"].append({"fullUrl": "urn:uuid:6f1c7e2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
-                            "resource": {"resourceType": "Parameters", "parameter": []},
-                            "request": {"method": "PATCH", "url": "DocumentReference/old"}})
-    result = validator.validate_bytes(json.dumps(bundle).encode())
-    assert "constr-bind-relatesTo" in {f.rule for f in result.findings if f.is_error}
-    bundle["entry"][1]["resource"]["relatesTo"] = [{"code": "replaces", "target": {"reference": "DocumentReference/old"}}]
-    result = validator.validate_bytes(json.dumps(bundle).encode())
-    assert "constr-bind-relatesTo" not in {f.rule for f in result.findings if f.is_error}
+    bundle = _replacement()
+    del bundle["entry"][1]["resource"]["relatesTo"]
+    assert {"constr-bind-relatesTo", "BENCH-PDSM-UPDATE-DOCREFS"} <= _bundle_errors(validator, bundle)
+
+
+@pytest.mark.requirement("BENCH-PDSM-UPDATE-DOCREFS")
+@pytest.mark.parametrize("operation", [
+    {"type": "replace", "path": "DocumentReference.type", "value": "x"},
+    {"type": "replace", "path": "DocumentReference.status", "value": "entered-in-error"},
+    {"type": "delete", "path": "DocumentReference.status", "value": "superseded"},
+])
+def test_update_document_refs_only_supersedes(validator: FhirValidator, operation: dict[str, str]) -> None:
+    assert "BENCH-PDSM-UPDATE-DOCREFS" in _bundle_errors(validator, _replacement(operation))
