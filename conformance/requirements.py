@@ -307,9 +307,20 @@ class Coverage:
     def automated(self) -> list[Requirement]:
         return [r for r in self.catalogue if r.manual is None]
 
+    def by_profile(self) -> dict[str, tuple[int, int, int]]:
+        """Per profile: (automated requirements tested, automated requirements, manual requirements)."""
+        result = {}
+        for profile in PROFILES:
+            mine = [r for r in self.catalogue if profile in r.profiles]
+            automated = [r for r in mine if r.manual is None]
+            result[profile] = (sum(1 for r in automated if r.id in self.tested), len(automated),
+                               len(mine) - len(automated))
+        return result
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "requirements": len(self.catalogue),
+            "profiles": {p: {"tested": t, "automated": a, "manual": m} for p, (t, a, m) in self.by_profile().items()},
             "tested": {k: sorted(v) for k, v in sorted(self.tested.items())},
             "untested": [r.id for r in self.untested],
             "manual": {r.id: r.manual for r in self.manual},

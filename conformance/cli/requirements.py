@@ -83,6 +83,12 @@ def coverage(
         tested = [r for r in automated if r.id in result.tested]
         console.print(f"[bold]{len(catalogue)}[/bold] requirements: {len(tested)}/{len(automated)} automated ones "
                       f"tested by {len(collector.markers)} collected tests, {len(result.manual)} manual (attested)")
+        profiles = Table(title="Coverage per homologation profile")
+        for column in ("Profile", "Tested", "Automated", "Manual"):
+            profiles.add_column(column, justify="left" if column == "Profile" else "right")
+        for name, (done, automated_count, manual_count) in result.by_profile().items():
+            profiles.add_row(name, str(done), str(automated_count), str(manual_count))
+        console.print(profiles)
         if result.untested:
             table = Table(title=f"{len(result.untested)} untested requirements")
             for column in ("ID", "Level", "Profiles", "Title"):

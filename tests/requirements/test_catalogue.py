@@ -120,6 +120,8 @@ def test_rules_merge_and_imply_their_requirement(tmp_path: Path) -> None:
     assert coverage.unknown == {"NOPE-1": ["t::b"]}
     assert [r.id for r in coverage.untested] == ["BENCH-T-HINT"]
     assert [r.id for r in coverage.manual] == ["PRE_GEN"]
+    assert coverage.by_profile()["Alimentation"] == (1, 1, 0)
+    assert coverage.by_profile()["Accès"] == (1, 1, 1)  # the vihf rule, and PRE_GEN attested
 
 
 def test_default_directory_is_the_source_tree() -> None:
