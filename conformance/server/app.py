@@ -11,14 +11,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
@@ -37,11 +38,19 @@ SERVICE_ALIASES = frozenset({
     "Habilitation", "habilitation", "habilitations", "Habilitations", "PatientSpecific", "gdp", "GDP_Service",
     "pdq", "PDQ", "PDQSupplier_Service", "patientCertif",
 })
+MAX_ID = 2**63 - 1  # SQL BIGINT: larger ids cannot exist and must not reach the database
+CaptureId = Annotated[int, Path(ge=1, le=MAX_ID)]
 SERVICE_PREFIXES = ("/si-dmp-server/v2/services", "/si-dmp-server/v1/services", "/v2/services", "/v1/services")
 
 
 class _BodyTooLarge(Exception):
     pass
+
+
+async def _read_body_in_time(request: Request, limit: int, seconds: float) -> bytes:
+    """:func:`_read_body` within ``seconds`` in total: a client trickling its body cannot hold a worker."""
+    async with asyncio.timeout(seconds):
+        return await _read_body(request, limit)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -156,10 +165,13 @@ def create_app(settings: ServerSettings | None = None, store: Store | None = Non
                                       status=404), None, None, [])
         else:
             try:
-                data = await _read_body(request, settings.max_body_bytes)
+                data = await _read_body_in_time(request, settings.max_body_bytes, settings.body_timeout_seconds)
             except _BodyTooLarge:
                 outcome = fault_outcome(DmpFault(f"request body larger than {settings.max_body_bytes} bytes",
                                           subcode="DMPMessageTooLarge", status=413), None, None, [])
+            except TimeoutError:
+                outcome = fault_outcome(DmpFault(f"request body not received within {settings.body_timeout_seconds} s",
+                                          subcode="DMPRequestTimeout", status=408), None, None, [])
             else:
                 outcome = await run_in_threadpool(handle_soap, data, request.headers.get("content-type"),
                                                   settings, store)
@@ -188,7 +200,8 @@ def create_app(settings: ServerSettings | None = None, store: Store | None = Non
 
     @app.get("/captures")
     def list_captures(action: str | None = None, transaction: str | None = None, peer: str | None = None,
-                      status_code: int | None = None, after_id: int | None = None,
+                      status_code: int | None = Query(None, ge=100, le=599),
+                      after_id: int | None = Query(None, ge=0, le=MAX_ID),
                       limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
         rows = the_store().captures(action=action, transaction=transaction, peer=peer, status_code=status_code,
                                     after_id=after_id, limit=limit)
@@ -201,20 +214,20 @@ def create_app(settings: ServerSettings | None = None, store: Store | None = Non
         return capture
 
     @app.get("/captures/{capture_id}")
-    def get_capture(capture_id: int) -> dict[str, Any]:
+    def get_capture(capture_id: CaptureId) -> dict[str, Any]:
         capture = _one(capture_id)
         return {**_summary(capture), "request_headers": capture.request_headers,
                 "response_headers": capture.response_headers, "findings": capture.findings,
                 "request": f"/captures/{capture_id}/request", "response": f"/captures/{capture_id}/response"}
 
     @app.get("/captures/{capture_id}/request")
-    def capture_request(capture_id: int) -> Response:
+    def capture_request(capture_id: CaptureId) -> Response:
         capture = _one(capture_id)
         return Response(capture.request_body,
                         media_type=capture.request_headers.get("content-type", "application/octet-stream"))
 
     @app.get("/captures/{capture_id}/response")
-    def capture_response(capture_id: int) -> Response:
+    def capture_response(capture_id: CaptureId) -> Response:
         capture = _one(capture_id)
         return Response(capture.response_body,
                         media_type=capture.response_headers.get("content-type", "application/octet-stream"))

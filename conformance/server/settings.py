@@ -22,6 +22,7 @@ class ServerSettings:
     admin_enabled: bool = False  # /admin/* seed and reset endpoints
     validate_requests: bool = True  # run the transport validators on each captured request (after responding)
     max_body_bytes: int = 64 * 1024 * 1024
+    body_timeout_seconds: float = 60.0  # whole body must arrive within this (slow clients → 408)
     repository_id: str = REPOSITORY_ID
     dmp_oid: str = DMP_OID
     max_query_results: int = 1000  # above: XDSTooManyResults
