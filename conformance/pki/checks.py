@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 from collections.abc import Sequence
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
 __all__ = [
     "DIGEST_ALGORITHMS",
@@ -42,9 +41,15 @@ def certificate_from_text(text: str) -> x509.Certificate:
     """A certificate from ``ds:X509Certificate`` text (base64, any whitespace). Raises ValueError."""
     try:
         der = base64.b64decode("".join(text.split()), validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:  # binascii.Error, or non-ASCII text
         raise ValueError(f"X509Certificate is not valid base64: {exc}") from exc
-    return x509.load_der_x509_certificate(der)
+    cert = x509.load_der_x509_certificate(der)
+    try:  # cryptography parses fields lazily: read now what the checks use, so a bad field fails here
+        _ = (cert.subject, cert.issuer, cert.not_valid_before_utc, cert.not_valid_after_utc, cert.extensions,
+             cert.public_key())
+    except UnsupportedAlgorithm as exc:
+        raise ValueError(f"unsupported public key: {exc}") from exc
+    return cert
 
 
 def readable_certificates(texts: Sequence[str]) -> list[x509.Certificate]:
@@ -85,7 +90,7 @@ def lenient_validity(text: str) -> tuple[dt.datetime, dt.datetime] | None:
             layout = "%y%m%d%H%M%SZ" if tag == 0x17 else "%Y%m%d%H%M%SZ"  # UTCTime or GeneralizedTime
             times.append(dt.datetime.strptime(der[begin:finish].decode("ascii"), layout).replace(tzinfo=dt.UTC))
         return times[0], times[1]
-    except (ValueError, IndexError, binascii.Error):
+    except (ValueError, IndexError):  # binascii.Error is a ValueError
         return None
 
 

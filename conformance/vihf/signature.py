@@ -9,7 +9,6 @@ only, never re-found in the original tree (XML signature wrapping).
 from __future__ import annotations
 
 import base64
-import binascii
 import copy
 import datetime as dt
 import hashlib
@@ -17,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from lxml import etree
 from signxml import (
     CanonicalizationMethod,
@@ -170,18 +170,21 @@ def _own_digest(assertion: etree._Element, signature: etree._Element, report: Si
     value = signature.find(f"{_DS}SignedInfo/{_DS}Reference/{_DS}DigestValue")
     if algorithm is None or value is None or report.wrapping_problems:
         return
-    payload = etree.fromstring(etree.tostring(assertion))
+    payload = copy.deepcopy(assertion)  # keeps the namespaces in scope; no re-parse of possibly odd input
     own = payload.find(f"{_DS}Signature")
     if own is not None:
         payload.remove(own)
     prefixes = signature.find(f"{_DS}SignedInfo/{_DS}Reference/{_DS}Transforms/{_DS}Transform/"
                               f"{{{EXC_C14N}}}InclusiveNamespaces")
     inclusive = (prefixes.get("PrefixList", "").split() or None) if prefixes is not None else None
-    canonical = etree.tostring(payload, method="c14n", exclusive=True, with_comments=False,
-                               inclusive_ns_prefixes=inclusive)
+    try:
+        canonical = etree.tostring(payload, method="c14n", exclusive=True, with_comments=False,
+                                   inclusive_ns_prefixes=inclusive)
+    except (etree.LxmlError, ValueError):
+        return  # not canonicalisable: signxml's verdict (a structure finding) says why
     try:
         expected = base64.b64decode("".join((value.text or "").split()))
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or non-ASCII text
         report.digest_ok = False
         return
     report.digest_ok = hashlib.new(algorithm, canonical).digest() == expected
@@ -231,7 +234,7 @@ def check_signature(assertion: etree._Element, *, trust: Sequence[x509.Certifica
             report.wrapping_problems.append(f"{exc}: several elements carry the signed ID (XML signature wrapping)")
         else:
             report.structure_problems.append(f"signature not verifiable: {exc}")
-    except (SignXMLException, ValueError, etree.LxmlError) as exc:
+    except (SignXMLException, ValueError, etree.LxmlError, UnsupportedAlgorithm) as exc:
         report.error = f"{type(exc).__name__}: {exc}"
         report.structure_problems.append(f"signature not verifiable: {exc}")
     else:

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from lxml import etree
@@ -389,7 +390,7 @@ def _verify(check: XadesCheck, data: bytes) -> None:
         check.signature_error = f"signature not verifiable: {exc}"
         if "Ambiguous reference" in str(exc):
             check.wrapping = f"{exc}: several elements carry a signed Id (XML signature wrapping)"
-    except (SignXMLException, ValueError, etree.LxmlError) as exc:
+    except (SignXMLException, ValueError, etree.LxmlError, UnsupportedAlgorithm) as exc:
         check.signature_error = f"signature not verifiable: {type(exc).__name__}: {exc}"
     else:
         check.verified = True
