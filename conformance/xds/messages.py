@@ -70,6 +70,7 @@ class RegistryError:
 class RegistryResponse:
     status: str = ResponseStatus.SUCCESS
     errors: list[RegistryError] = field(default_factory=list)
+    element: etree._Element | None = field(default=None, compare=False, repr=False)  # the parsed XML, for locations
 
     @property
     def success(self) -> bool:
@@ -81,7 +82,7 @@ class RegistryResponse:
 
     @classmethod
     def from_element(cls, element: etree._Element) -> RegistryResponse:
-        return cls(element.get("status", ""), _parse_errors(element))
+        return cls(element.get("status", ""), _parse_errors(element), element)
 
     def to_element(self, parent: etree._Element | None = None) -> etree._Element:
         element = _el(RS, "RegistryResponse", parent, status=self.status)
@@ -134,6 +135,7 @@ class ProvideAndRegisterRequest:
     metadata: RegistryObjectList = field(default_factory=RegistryObjectList)
     documents: dict[str, bytes] = field(default_factory=dict)
     unresolved: list[str] = field(default_factory=list, compare=False)
+    element: etree._Element | None = field(default=None, compare=False, repr=False)  # the parsed XML, for locations
 
     @classmethod
     def from_message(cls, message: SoapMessage) -> ProvideAndRegisterRequest:
@@ -141,7 +143,7 @@ class ProvideAndRegisterRequest:
             raise XdsParseError("the SOAP body is not an xdsb:ProvideAndRegisterDocumentSetRequest")
         submit = message.body.find(f"{{{LCM}}}SubmitObjectsRequest")
         request = cls(SubmitObjectsRequest.from_element(submit).metadata if submit is not None
-                      else RegistryObjectList())
+                      else RegistryObjectList(), element=message.body)
         for document in message.body.iterfind(f"{{{XDSB}}}Document"):
             key = document.get("id", "")
             content = message.content_of(document)
@@ -177,13 +179,14 @@ class DocumentRequest:
 @dataclass(slots=True)
 class RetrieveDocumentSetRequest:
     documents: list[DocumentRequest] = field(default_factory=list)
+    element: etree._Element | None = field(default=None, compare=False, repr=False)  # the parsed XML, for locations
 
     @classmethod
     def from_element(cls, element: etree._Element) -> RetrieveDocumentSetRequest:
         return cls([DocumentRequest(_child_text(r, XDSB, "RepositoryUniqueId") or "",
                                     _child_text(r, XDSB, "DocumentUniqueId") or "",
                                     _child_text(r, XDSB, "HomeCommunityId"))
-                    for r in element.iterfind(f"{{{XDSB}}}DocumentRequest")])
+                    for r in element.iterfind(f"{{{XDSB}}}DocumentRequest")], element)
 
     def to_element(self, parent: etree._Element | None = None) -> etree._Element:
         element = _el(XDSB, "RetrieveDocumentSetRequest", parent)
@@ -209,6 +212,7 @@ class RetrievedDocument:
 class RetrieveDocumentSetResponse:
     response: RegistryResponse = field(default_factory=RegistryResponse)
     documents: list[RetrievedDocument] = field(default_factory=list)
+    element: etree._Element | None = field(default=None, compare=False, repr=False)  # the parsed XML, for locations
 
     @classmethod
     def from_message(cls, message: SoapMessage) -> RetrieveDocumentSetResponse:
@@ -216,7 +220,8 @@ class RetrieveDocumentSetResponse:
         if body is None or body.tag != f"{{{XDSB}}}RetrieveDocumentSetResponse":
             raise XdsParseError("the SOAP body is not an xdsb:RetrieveDocumentSetResponse")
         registry = body.find(f"{{{RS}}}RegistryResponse")
-        result = cls(RegistryResponse.from_element(registry) if registry is not None else RegistryResponse(""))
+        result = cls(RegistryResponse.from_element(registry) if registry is not None else RegistryResponse(""),
+                     element=body)
         for item in body.iterfind(f"{{{XDSB}}}DocumentResponse"):
             document = item.find(f"{{{XDSB}}}Document")
             result.documents.append(RetrievedDocument(
@@ -259,6 +264,7 @@ class AdhocQueryRequest:
     return_type: str = "LeafClass"
     return_composed_objects: bool = True
     home_community_id: str | None = None
+    element: etree._Element | None = field(default=None, compare=False, repr=False)  # the parsed XML, for locations
 
     @classmethod
     def from_element(cls, element: etree._Element) -> AdhocQueryRequest:
@@ -272,7 +278,7 @@ class AdhocQueryRequest:
         return cls(query.get("id", "") if query is not None else "", parameters,
                    option.get("returnType", "") if option is not None else "",
                    (option.get("returnComposedObjects", "false") == "true") if option is not None else False,
-                   query.get("home") if query is not None else None)
+                   query.get("home") if query is not None else None, element)
 
     def to_element(self, parent: etree._Element | None = None) -> etree._Element:
         element = _el(QUERY, "AdhocQueryRequest", parent)
@@ -293,6 +299,7 @@ class AdhocQueryResponse:
     errors: list[RegistryError] = field(default_factory=list)
     total_result_count: int | None = None
     start_index: int | None = None
+    element: etree._Element | None = field(default=None, compare=False, repr=False)  # the parsed XML, for locations
 
     @classmethod
     def from_element(cls, element: etree._Element) -> AdhocQueryResponse:
@@ -304,7 +311,7 @@ class AdhocQueryResponse:
 
         return cls(element.get("status", ""),
                    parse_registry_object_list(objects) if objects is not None else RegistryObjectList(),
-                   _parse_errors(element), number("totalResultCount"), number("startIndex"))
+                   _parse_errors(element), number("totalResultCount"), number("startIndex"), element)
 
     def to_element(self, parent: etree._Element | None = None) -> etree._Element:
         element = _el(QUERY, "AdhocQueryResponse", parent, status=self.status,

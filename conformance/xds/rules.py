@@ -23,6 +23,9 @@ from conformance.identity.oids import is_urn_uuid, oid_problem
 from conformance.xds.constants import (
     ALL_ASSOCIATION_TYPES,
     DMP_STATUSES,
+    QUERY,
+    RIM,
+    RS,
     SIGNATURE_CLASS_CODE,
     SIGNATURE_EVENT_CODE,
     SIGNATURE_FORMAT_CODE,
@@ -30,6 +33,7 @@ from conformance.xds.constants import (
     STATUS_TRANSITIONS,
     TEST_INS_OIDS,
     WRONG_FORMAT_CODE_SCHEME,
+    XDSB,
     AssociationType,
     ErrorCode,
     ErrorSeverity,
@@ -59,7 +63,7 @@ from conformance.xds.queries import (
     parse_code_value,
 )
 from conformance.xds.valuesets import ValueSet, load_value_sets
-from conformance.xml import NAMESPACES, XmlInputError, parse_xml
+from conformance.xml import NAMESPACES, XmlInputError, parse_xml, xpath_of
 
 _DTM = re.compile(r"\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2})?)?)?)?)?")
 _DTM_FORMATS = {4: "%Y", 6: "%Y%m", 8: "%Y%m%d", 10: "%Y%m%d%H", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}
@@ -170,6 +174,21 @@ def _label(obj: RegistryObject) -> str:
     return f"{type(obj).__name__} {obj.id!r}"
 
 
+def _found(element: etree._Element | None, fallback: str, message: str,
+           severity: Severity | None = None) -> Violation:
+    """A violation at ``element`` (XPath and line) when the message was parsed, else at ``fallback``."""
+    if element is None:
+        return Violation(message, location=fallback, severity=severity)
+    return Violation(message, location=xpath_of(element), line=element.sourceline, severity=severity)
+
+
+def _child(element: etree._Element | None, tag: str, **attributes: str) -> etree._Element | None:
+    """The first descendant ``tag`` of ``element`` whose attributes have the given values."""
+    if element is None:
+        return None
+    return next((e for e in element.iter(tag) if all(e.get(k) == v for k, v in attributes.items())), element)
+
+
 def _slot_step(name: str) -> str:
     return f"/rim:Slot[@name='{name}']"
 
@@ -245,9 +264,8 @@ def _value_set_violation(obj: RegistryObject, attribute: str, scheme: str, code:
 def ss_count(check: XdsCheck) -> Iterator[Violation]:
     if check.is_submission and len(check.submission_sets()) != 1:
         metadata = check.metadata
-        yield Violation(f"{len(check.submission_sets())} SubmissionSets, expected exactly one",
-                        location="//rim:RegistryObjectList",
-                        line=metadata.element.sourceline if metadata and metadata.element is not None else None)
+        yield _found(metadata.element if metadata else None, "//rim:RegistryObjectList",
+                     f"{len(check.submission_sets())} SubmissionSets, expected exactly one")
 
 
 def _oid_id(obj: RegistryObject, attribute: str, scheme: str, value: str | None) -> Iterator[Violation]:
@@ -825,10 +843,10 @@ def signature_present(check: XdsCheck) -> Iterator[Violation]:
     signs = [a for a in metadata.associations_of_type(AssociationType.SIGNS)
              if a.target == metadata.submission_set.id]
     if len(signatures) != 1:
-        yield Violation(f"{len(signatures)} signature DocumentEntries (classCode {SIGNATURE_CLASS_CODE}), expected one",
-                        location="//rim:RegistryObjectList")
+        yield _found(metadata.element, "//rim:RegistryObjectList",
+                     f"{len(signatures)} signature DocumentEntries (classCode {SIGNATURE_CLASS_CODE}), expected one")
     if not signs:
-        yield Violation("no signs association targets the SubmissionSet", location="//rim:RegistryObjectList")
+        yield _found(metadata.element, "//rim:RegistryObjectList", "no signs association targets the SubmissionSet")
     for association in signs:
         if association.source not in {e.id for e in signatures}:
             yield _at(association, f"the signs association's source {association.source!r} is not the signature "
@@ -876,8 +894,8 @@ def document_metadata_missing(check: XdsCheck) -> Iterator[Violation]:
     ids = {e.id for e in check.body.metadata.document_entries}
     for key in [*check.body.documents, *check.body.unresolved]:
         if key not in ids:
-            yield Violation(f"xdsb:Document id {key!r} matches no DocumentEntry id",
-                            location=f"//xdsb:Document[@id='{key}']")
+            yield _found(_child(check.body.element, f"{{{XDSB}}}Document", id=key), f"//xdsb:Document[@id='{key}']",
+                         f"xdsb:Document id {key!r} matches no DocumentEntry id")
 
 
 @_register("BENCH-XDS-DOC-CONTENT", "each xdsb:Document's content is present",
@@ -885,8 +903,8 @@ def document_metadata_missing(check: XdsCheck) -> Iterator[Violation]:
 def document_content(check: XdsCheck) -> Iterator[Violation]:
     if isinstance(check.body, ProvideAndRegisterRequest):
         for key in check.body.unresolved:
-            yield Violation(f"the content of xdsb:Document {key!r} is not in the message",
-                            location=f"//xdsb:Document[@id='{key}']")
+            yield _found(_child(check.body.element, f"{{{XDSB}}}Document", id=key), f"//xdsb:Document[@id='{key}']",
+                         f"the content of xdsb:Document {key!r} is not in the message")
 
 
 @_register("BENCH-XDS-RPLC", "an RPLC replaces a registry entry (entryUUID) by a DocumentEntry of the submission",
@@ -957,7 +975,8 @@ def version_update(check: XdsCheck) -> Iterator[Violation]:
            hint=f"use e.g. FindDocuments urn:uuid:14d4debf-… ({ErrorCode.UNKNOWN_STORED_QUERY})")
 def query_id(check: XdsCheck) -> Iterator[Violation]:
     if isinstance(check.body, AdhocQueryRequest) and check.body.query_id not in QUERY_NAMES:
-        yield Violation(f"AdhocQuery id {check.body.query_id!r} is not a stored query", location="//rim:AdhocQuery")
+        yield _found(_child(check.body.element, f"{{{RIM}}}AdhocQuery"), "//rim:AdhocQuery",
+                     f"AdhocQuery id {check.body.query_id!r} is not a stored query")
 
 
 @_register("BENCH-XDS-QUERY-PARAMS", "the stored query has its required parameters",
@@ -966,7 +985,8 @@ def query_id(check: XdsCheck) -> Iterator[Violation]:
 def query_params(check: XdsCheck) -> Iterator[Violation]:
     if isinstance(check.body, AdhocQueryRequest):
         for name in missing_parameters(check.body):
-            yield Violation(f"required parameter {name} is missing", location="//rim:AdhocQuery")
+            yield _found(_child(check.body.element, f"{{{RIM}}}AdhocQuery"), "//rim:AdhocQuery",
+                         f"required parameter {name} is missing")
 
 
 @_register("BENCH-XDS-QUERY-SYNTAX", "parameter values are quoted ('…' or ('…','…')) with one value where one is "
@@ -975,24 +995,25 @@ def query_syntax(check: XdsCheck) -> Iterator[Violation]:
     if not isinstance(check.body, AdhocQueryRequest):
         return
     for name, raw in check.body.parameters.items():
+        slot = _child(check.body.element, f"{{{RIM}}}Slot", name=name)
         location = f"//rim:AdhocQuery/rim:Slot[@name='{name}']"
         try:
             values = decode_values(raw)
         except ValueError as exc:
-            yield Violation(f"parameter {name}: {exc}", location=location)
+            yield _found(slot, location, f"parameter {name}: {exc}")
             continue
         if name in SINGLE_VALUED and len(values) != 1:
-            yield Violation(f"parameter {name} takes one value, found {len(values)}", location=location)
+            yield _found(slot, location, f"parameter {name} takes one value, found {len(values)}")
         if name.endswith("PatientId") and values and (problem := cx_problem(values[0])):
-            yield Violation(f"parameter {name} {values[0]!r}: {problem}", location=location)
+            yield _found(slot, location, f"parameter {name} {values[0]!r}: {problem}")
 
 
 @_register("BENCH-XDS-QUERY-RETURNTYPE", "ResponseOption returnType is LeafClass or ObjectRef",
            hint="set <query:ResponseOption returnType=\"LeafClass\" returnComposedObjects=\"true\"/>")
 def query_return_type(check: XdsCheck) -> Iterator[Violation]:
     if isinstance(check.body, AdhocQueryRequest) and check.body.return_type not in ("LeafClass", "ObjectRef"):
-        yield Violation(f"returnType {check.body.return_type!r}, expected LeafClass or ObjectRef",
-                        location="//query:ResponseOption")
+        yield _found(_child(check.body.element, f"{{{QUERY}}}ResponseOption"), "//query:ResponseOption",
+                     f"returnType {check.body.return_type!r}, expected LeafClass or ObjectRef")
 
 
 _STATUS_PARAMS = ("$XDSDocumentEntryStatus", "$XDSSubmissionSetStatus", "$XDSFolderStatus")
@@ -1000,8 +1021,11 @@ _CODE_PARAMS = ("ClassCode", "TypeCode", "PracticeSettingCode", "HealthcareFacil
                 "ConfidentialityCode", "FormatCode", "ContentType", "CodeList")
 
 
-def _decoded(check: XdsCheck) -> Iterator[tuple[str, list[str], str]]:
-    """(name, decoded values, location) of each well-formed parameter of an AdhocQueryRequest."""
+Where = tuple[etree._Element | None, str]  # (element of the parsed message, fallback XPath)
+
+
+def _decoded(check: XdsCheck) -> Iterator[tuple[str, list[str], Where]]:
+    """(name, decoded values, where) of each well-formed parameter of an AdhocQueryRequest."""
     if not isinstance(check.body, AdhocQueryRequest):
         return
     for name, raw in check.body.parameters.items():
@@ -1009,42 +1033,54 @@ def _decoded(check: XdsCheck) -> Iterator[tuple[str, list[str], str]]:
             values = decode_values(raw)
         except ValueError:
             continue  # BENCH-XDS-QUERY-SYNTAX reports it
-        yield name, values, f"//rim:AdhocQuery/rim:Slot[@name='{name}']"
+        yield name, values, (_child(check.body.element, f"{{{RIM}}}Slot", name=name),
+                             f"//rim:AdhocQuery/rim:Slot[@name='{name}']")
 
 
 @_register("BENCH-XDS-QUERY-STATUS", "status parameters hold JDV_J52 availability statuses",
            hint="ask for urn:oasis:names:tc:ebxml-regrep:StatusType:Approved (and Deprecated, or the ASIP "
                 "Archived/Deleted statuses) as full URNs")
 def query_status(check: XdsCheck) -> Iterator[Violation]:
-    for name, values, location in _decoded(check):
+    for name, values, (slot, fallback) in _decoded(check):
         if name in _STATUS_PARAMS:
             for value in values:
                 if value not in DMP_STATUSES:
-                    yield Violation(f"parameter {name}: {value!r} is not a JDV_J52 status URN", location=location)
+                    yield _found(slot, fallback, f"parameter {name}: {value!r} is not a JDV_J52 status URN")
 
 
 @_register("BENCH-XDS-QUERY-CODES", "coded parameters are code^^codingScheme",
            hint="write coded values as ('11488-4^^2.16.840.1.113883.6.1')")
 def query_codes(check: XdsCheck) -> Iterator[Violation]:
-    for name, values, location in _decoded(check):
+    for name, values, (slot, fallback) in _decoded(check):
         if name.endswith(_CODE_PARAMS):
             for value in values:
                 code = parse_code_value(value)
                 if not code.code or not code.scheme:
-                    yield Violation(f"parameter {name}: {value!r} is not code^^codingScheme", location=location)
+                    yield _found(slot, fallback, f"parameter {name}: {value!r} is not code^^codingScheme")
 
 
 @_register("BENCH-XDS-QUERY-TIME", "time parameters are DTM values in UTC",
            hint="write times as yyyyMMddHHmmss in UTC, unquoted or quoted")
 def query_time(check: XdsCheck) -> Iterator[Violation]:
-    for name, values, location in _decoded(check):
+    for name, values, (slot, fallback) in _decoded(check):
         if name.endswith(("TimeFrom", "TimeTo")):
             for value in values:
                 if problem := dtm_problem(value):
-                    yield Violation(f"parameter {name}: {problem}", location=location)
+                    yield _found(slot, fallback, f"parameter {name}: {problem}")
 
 
 # --- ITI-43 ---------------------------------------------------------------------------------------------------
+
+def _nth(element: etree._Element | None, tag: str, index: int, child: str) -> etree._Element | None:
+    """The ``child`` of the ``index``-th (1-based) ``tag`` under ``element``, or the nearest existing element."""
+    if element is None:
+        return None
+    items = element.findall(tag)
+    if index > len(items):
+        return element
+    found = items[index - 1].find(child)
+    return found if found is not None else items[index - 1]
+
 
 @_register("BENCH-XDS-RETRIEVE-UNIQUEID", "ITI-43 asks for document uniqueIds, not entryUUIDs",
            hint=f"send the DocumentEntry uniqueId (an OID), not its urn:uuid entryUUID "
@@ -1053,15 +1089,15 @@ def retrieve_unique_id(check: XdsCheck) -> Iterator[Violation]:
     if not isinstance(check.body, RetrieveDocumentSetRequest):
         return
     if not check.body.documents:
-        yield Violation("RetrieveDocumentSetRequest has no DocumentRequest", location="//xdsb:RetrieveDocumentSetRequest")
+        yield _found(check.body.element, "//xdsb:RetrieveDocumentSetRequest",
+                     "RetrieveDocumentSetRequest has no DocumentRequest")
     for index, request in enumerate(check.body.documents, start=1):
-        location = f"//xdsb:DocumentRequest[{index}]/xdsb:DocumentUniqueId"
+        where = (_nth(check.body.element, f"{{{XDSB}}}DocumentRequest", index, f"{{{XDSB}}}DocumentUniqueId"),
+                 f"//xdsb:DocumentRequest[{index}]/xdsb:DocumentUniqueId")
         if is_urn_uuid(request.document_unique_id):
-            yield Violation(f"DocumentUniqueId {request.document_unique_id!r} is an entryUUID, not a uniqueId",
-                            location=location)
+            yield _found(*where, f"DocumentUniqueId {request.document_unique_id!r} is an entryUUID, not a uniqueId")
         elif oid_problem(request.document_unique_id.partition("^")[0]):
-            yield Violation(f"DocumentUniqueId {request.document_unique_id!r} is not a uniqueId (OID)",
-                            location=location)
+            yield _found(*where, f"DocumentUniqueId {request.document_unique_id!r} is not a uniqueId (OID)")
 
 
 @_register("BENCH-XDS-RETRIEVE-REPOSITORY", "ITI-43 targets the DMP repository", Severity.WARNING,
@@ -1070,8 +1106,10 @@ def retrieve_repository(check: XdsCheck) -> Iterator[Violation]:
     if isinstance(check.body, RetrieveDocumentSetRequest):
         for index, request in enumerate(check.body.documents, start=1):
             if request.repository_unique_id != Oid.DMP_REPOSITORY:
-                yield Violation(f"RepositoryUniqueId {request.repository_unique_id!r}, the DMP's is "
-                                f"{Oid.DMP_REPOSITORY}", location=f"//xdsb:DocumentRequest[{index}]/xdsb:RepositoryUniqueId")
+                yield _found(_nth(check.body.element, f"{{{XDSB}}}DocumentRequest", index,
+                                  f"{{{XDSB}}}RepositoryUniqueId"),
+                             f"//xdsb:DocumentRequest[{index}]/xdsb:RepositoryUniqueId",
+                             f"RepositoryUniqueId {request.repository_unique_id!r}, the DMP's is {Oid.DMP_REPOSITORY}")
 
 
 @_register("BENCH-XDS-RETRIEVE-RESPONSE", "each ITI-43 DocumentResponse names its document and carries its content",
@@ -1080,27 +1118,27 @@ def retrieve_response(check: XdsCheck) -> Iterator[Violation]:
     if not isinstance(check.body, RetrieveDocumentSetResponse):
         return
     for index, document in enumerate(check.body.documents, start=1):
-        location = f"//xdsb:DocumentResponse[{index}]"
         missing = [name for name, value in (("RepositoryUniqueId", document.repository_unique_id),
                                             ("DocumentUniqueId", document.document_unique_id),
                                             ("mimeType", document.mime_type)) if not value]
         if missing:
-            yield Violation(f"DocumentResponse {index} lacks {', '.join(missing)}", location=location)
+            yield _found(_nth(check.body.element, f"{{{XDSB}}}DocumentResponse", index, f"{{{XDSB}}}mimeType"),
+                         f"//xdsb:DocumentResponse[{index}]", f"DocumentResponse {index} lacks {', '.join(missing)}")
         if document.content is None:
-            yield Violation(f"DocumentResponse {index} ({document.document_unique_id}) has no document content "
-                            "in the message", location=location + "/xdsb:Document")
+            yield _found(_nth(check.body.element, f"{{{XDSB}}}DocumentResponse", index, f"{{{XDSB}}}Document"),
+                         f"//xdsb:DocumentResponse[{index}]/xdsb:Document",
+                         f"DocumentResponse {index} ({document.document_unique_id}) has no document content in the "
+                         "message")
 
 
 # --- responses ------------------------------------------------------------------------------------------------
 
-def _response_parts(check: XdsCheck) -> tuple[str, list[RegistryError]] | None:
+def _response_parts(check: XdsCheck) -> tuple[str, list[RegistryError], etree._Element | None] | None:
     body = check.body
-    if isinstance(body, RegistryResponse):
-        return body.status, body.errors
-    if isinstance(body, AdhocQueryResponse):
-        return body.status, body.errors
+    if isinstance(body, RegistryResponse | AdhocQueryResponse):
+        return body.status, body.errors, body.element
     if isinstance(body, RetrieveDocumentSetResponse):
-        return body.response.status, body.response.errors
+        return body.response.status, body.response.errors, body.response.element
     return None
 
 
@@ -1114,29 +1152,32 @@ def response_status(check: XdsCheck) -> Iterator[Violation]:
     parts = _response_parts(check)
     if parts is None:
         return
-    status, errors = parts
-    location = "//*[@status]"
+    status, errors, element = parts
+    where = (element, "//*[@status]")
     if status not in _STATUSES:
-        yield Violation(f"status {status!r} is not a ResponseStatusType", location=location)
+        yield _found(*where, f"status {status!r} is not a ResponseStatusType")
     elif status == ResponseStatus.FAILURE and not errors:
-        yield Violation("status Failure without a RegistryError", location=location)
+        yield _found(*where, "status Failure without a RegistryError")
     elif status == ResponseStatus.SUCCESS and any(e.severity == ErrorSeverity.ERROR for e in errors):
-        yield Violation("status Success but the RegistryErrorList holds an Error", location=location)
+        yield _found(*where, "status Success but the RegistryErrorList holds an Error")
 
 
 @_register("BENCH-XDS-RESPONSE-ERROR", "each RegistryError has a known errorCode, a codeContext and a severity",
            hint="use the XDS error codes (XDSRegistryMetadataError…) and ErrorSeverityType:Error|Warning")
 def response_error(check: XdsCheck) -> Iterator[Violation]:
     parts = _response_parts(check)
-    for index, error in enumerate(parts[1] if parts else [], start=1):
-        location = f"//rs:RegistryErrorList/rs:RegistryError[{index}]"
+    if parts is None:
+        return
+    _, errors, element = parts
+    for index, error in enumerate(errors, start=1):
+        where = (_nth(element, f"{{{RS}}}RegistryErrorList", 1, f"{{{RS}}}RegistryError[{index}]"),
+                 f"//rs:RegistryErrorList/rs:RegistryError[{index}]")
         if error.severity not in (ErrorSeverity.ERROR, ErrorSeverity.WARNING):
-            yield Violation(f"severity {error.severity!r} is not an ErrorSeverityType", location=location)
+            yield _found(*where, f"severity {error.severity!r} is not an ErrorSeverityType")
         if not error.code_context:
-            yield Violation(f"RegistryError {error.error_code!r} has no codeContext", location=location)
+            yield _found(*where, f"RegistryError {error.error_code!r} has no codeContext")
         if error.error_code not in KNOWN_ERROR_CODES:
-            yield Violation(f"errorCode {error.error_code!r} is not a standard XDS error code", location=location,
-                            severity=Severity.WARNING)
+            yield _found(*where, f"errorCode {error.error_code!r} is not a standard XDS error code", Severity.WARNING)
 
 
 import conformance.xds.coherence  # noqa: E402, F401  (CDA ↔ metadata rules, registered after these)

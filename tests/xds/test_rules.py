@@ -311,3 +311,17 @@ def test_valid_messages_pass_with_the_official_value_sets(cisis_package):
     for name, body in valid_bodies().items():
         found = rules.run("xds", XdsCheck(body, value_sets=value_sets))  # type: ignore[arg-type]
         assert found == [], (name, [f"{f.rule}: {f.message}" for f in found])
+
+
+@pytest.mark.parametrize("rule_id", ["BENCH-XDS-QUERY-PARAMS", "BENCH-XDS-QUERY-TIME", "BENCH-XDS-RETRIEVE-UNIQUEID",
+                                     "BENCH-XDS-RESPONSE-ERROR", "BENCH-XDS-DOC-METADATA-MISSING",
+                                     "BENCH-XDS-SIGNATURE"])
+def test_parsed_messages_give_lines(rule_id: str):
+    from conformance.soap import build_envelope, parse_message, serialize_message
+    from conformance.xds import parse_body
+    body = MUTATIONS[rule_id](sample_submission())
+    attachments = body.attachments() if hasattr(body, "attachments") else []
+    data, content_type = serialize_message(build_envelope(body.to_element(), action="urn:x"), attachments)
+    parsed = parse_body(parse_message(data, content_type))
+    fired = [f for f in findings(parsed) if f.rule == rule_id]
+    assert fired and all(f.line is not None and f.location.startswith("/") for f in fired)
