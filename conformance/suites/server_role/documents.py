@@ -47,3 +47,9 @@ def feed_request(patient: Any, content: bytes, *, person_id: str, structure_id: 
     submission_set = new_submission_set(patient_id=patient.cx(), author=writer, content_type_code=CONTENT_TYPE,
                                         source_id=LPS_OID)
     return submission(submission_set, [(entry, content)], signer=signer or placeholder_signature), entry
+
+
+def update_set(patient: Any, person_id: str, structure_id: str) -> Any:
+    """The SubmissionSet of a metadata update (TD3.3): same author and source as the feeds."""
+    return new_submission_set(patient_id=patient.cx(), author=author(person_id, structure_id),
+                              content_type_code=CONTENT_TYPE, source_id=LPS_OID)

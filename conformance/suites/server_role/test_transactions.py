@@ -67,3 +67,24 @@ def test_td32_retrieves_the_same_bytes(dmp_client: Any, dmp_patient: Any, fed_do
     retrieved = response.xds()
     assert retrieved.response.success, f"TD3.2 refused: {retrieved.response.errors}"
     assert [d.content for d in retrieved.documents] == [CONTENT], "the retrieved document differs from the fed one"
+
+
+@pytest.mark.requirement("BENCH-DMP-TD3.3c")
+def test_td33c_deletes_the_fed_document(dmp_client: Any, dmp_patient: Any, lps_identity: Any,
+                                        fed_document: dict[str, Any]) -> None:
+    from conformance.suites.server_role.documents import update_set
+    from conformance.xds import Status
+
+    unique_id = _fed(fed_document)
+    entries = {e.unique_id: e for e in dmp_client.find_documents(dmp_patient).xds().objects.document_entries}
+    if unique_id not in entries:
+        pytest.skip("the TD3.1 test must find the fed document first")
+    response = dmp_client.update_status(dmp_patient, update_set(dmp_patient, lps_identity.subject_id,
+                                                                 lps_identity.structure_id),
+                                        entries[unique_id].id, original_status=Status.APPROVED,
+                                        new_status=Status.DELETED)
+    expect_ok(response, "TD3.3c", "urn:ihe:iti:2010:UpdateDocumentSet-Response")
+    registry = response.xds()
+    assert registry.status == SUCCESS and not registry.errors, f"TD3.3c refused: {registry.errors}"
+    remaining = {e.unique_id for e in dmp_client.find_documents(dmp_patient).xds().objects.document_entries}
+    assert unique_id not in remaining, "the deleted document is still returned as Approved"
