@@ -46,3 +46,15 @@ def test_damaged_bundle_never_crashes(validator: FhirValidator, damage: list[tup
     result = validator.validate_bytes(json.dumps(bundle).encode(), "damaged.json")
     crashed = [f.message for f in result.findings if "could not be evaluated" in f.message]
     assert not crashed
+
+
+@settings(max_examples=15, deadline=None)
+@given(documents=st.integers(min_value=1, max_value=4), with_folder=st.booleans(),
+       seed=st.text(alphabet="abcdef0123456789", min_size=1, max_size=8),
+       size=st.integers(min_value=1, max_value=3000))
+def test_built_bundles_are_always_valid(validator: FhirValidator, documents: int, with_folder: bool, seed: str,
+                                        size: int) -> None:
+    """No false positive on any well-formed submission the builder can make."""
+    bundle = iti65_bundle(documents=documents, seed=seed, document_size=size, with_folder=with_folder)
+    result = validator.validate_bytes(json.dumps(bundle).encode(), "built.json")
+    assert result.valid, [(f.rule, f.location, f.message) for f in result.findings if f.is_error]
