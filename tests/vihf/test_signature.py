@@ -386,3 +386,36 @@ def test_a_nested_signature_is_not_an_enveloped_one(make_vihf: Callable[..., Vih
     result = verify_vihf(token, policy)
     assert result.rule_ids == {"BENCH-VIHF-SIG-ABSENT"}
     assert "nested at /saml:Assertion/saml:Subject/ds:Signature" in result.findings[0].message
+
+
+def _corrupt_certificate(token: etree._Element, old: bytes, new: bytes) -> None:
+    element = token.find(f"{{{DS_NS}}}Signature/{{{DS_NS}}}KeyInfo/{{{DS_NS}}}X509Data/{{{DS_NS}}}X509Certificate")
+    der = base64.b64decode(element.text)
+    assert old in der
+    element.text = base64.b64encode(der.replace(old, new, 1)).decode()
+
+
+RSA_OID = bytes.fromhex("2a864886f70d010101")
+CORRUPTIONS = {  # regressions found by fuzzing: cryptography parses certificate fields lazily
+    "unknown-key-algorithm": lambda t: _corrupt_certificate(t, RSA_OID, RSA_OID[:-1] + b"\x7f"),
+    "malformed-issuer": lambda t: _corrupt_certificate(t, b"\x0c\x14DMP CONFORMANCE TEST",
+                                                       b"\x8c\x14DMP CONFORMANCE TEST"),
+}
+
+
+@pytest.mark.requirement("BENCH-VIHF-CERT-UNREADABLE")
+@pytest.mark.parametrize("name", sorted(CORRUPTIONS))
+def test_corrupted_certificate_is_unreadable_not_a_crash(name: str, make_vihf: Callable[..., Vihf],
+                                                         signed: Callable[..., etree._Element],
+                                                         policy: VihfPolicy) -> None:
+    token = signed(make_vihf())
+    CORRUPTIONS[name](token)
+    assert verify_vihf(token, policy).rule_ids == {"BENCH-VIHF-CERT-UNREADABLE"}
+
+
+def test_non_ascii_digest_value_is_a_finding(make_vihf: Callable[..., Vihf], signed: Callable[..., etree._Element],
+                                             policy: VihfPolicy) -> None:
+    token = signed(make_vihf())
+    token.find(f"{{{DS_NS}}}Signature/{{{DS_NS}}}SignedInfo/{{{DS_NS}}}Reference/{{{DS_NS}}}DigestValue").text = "é"
+    result = verify_vihf(token, policy)
+    assert "BENCH-VIHF-SIG-DIGEST" in result.rule_ids and not result.authenticated
