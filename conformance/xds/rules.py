@@ -183,7 +183,8 @@ def _found(element: etree._Element | None, fallback: str, message: str,
 
 
 def _child(element: etree._Element | None, tag: str, **attributes: str) -> etree._Element | None:
-    """The first descendant ``tag`` of ``element`` whose attributes have the given values."""
+    """The first descendant ``tag`` of ``element`` whose attributes have the given values, else ``element``
+    itself (the nearest located ancestor); None for a model built in memory."""
     if element is None:
         return None
     return next((e for e in element.iter(tag) if all(e.get(k) == v for k, v in attributes.items())), element)
