@@ -1,0 +1,45 @@
+"""Fixtures of the security suite: the real reference DMP over HTTP with small, explicit limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conformance.pki import TestPki
+from conformance.server.settings import ServerSettings
+from conformance.store import Store
+from conformance.xds.builders import td21_request
+from tests.server.conftest import PATIENT, RunningServer, pki, seed_default, start_server  # noqa: F401
+from tests.server.factory import feed_request
+
+MAX_BODY = 300_000  # small enough to exceed cheaply, large enough for a real ITI-41
+BODY_TIMEOUT = 1.5
+
+
+@pytest.fixture(scope="module")
+def hardened(tmp_path_factory: pytest.TempPathFactory, pki: TestPki) -> Iterator[RunningServer]:  # noqa: F811
+    """Strict signatures, admin disabled, small body limit and body timeout."""
+    path: Path = tmp_path_factory.mktemp("hardened") / "dmp.db"
+    store = Store.open(f"sqlite:///{path}")
+    seed_default(store)
+    settings = ServerSettings(db_url=f"sqlite:///{path}", trust=pki.trust, max_body_bytes=MAX_BODY,
+                              body_timeout_seconds=BODY_TIMEOUT)
+    server, thread, url = start_server(store, settings)
+    yield RunningServer(url, store, pki, settings)
+    server.should_exit = True
+    thread.join(timeout=10)
+    store.close()
+
+
+def signed_feed(server: RunningServer, content: bytes = b"<ClinicalDocument xmlns='urn:hl7-org:v3'/>",
+                **fields: object) -> tuple[bytes, str, str]:
+    """A valid, signed TD2.1 HTTP body (MTOM), its content type and the document uniqueId."""
+    request, document = feed_request(PATIENT, content, **fields)  # type: ignore[arg-type]
+    client = server.client()
+    try:
+        body, content_type = td21_request(request, security=client.vihf_factory(PATIENT.cx())).to_http()
+    finally:
+        client.close()
+    return body, content_type, document.unique_id or ""
