@@ -13,6 +13,7 @@ from lxml import etree
 from conformance.findings import Severity, rules
 from conformance.pki import CertifiedKey, TestPki
 from conformance.vihf import (
+    ROLE_GENERAL_PRACTICE,
     ROLE_MEDECIN,
     AuthMode,
     CodedValue,
@@ -146,7 +147,8 @@ CASES = [
     Case("BENCH-VIHF-TLS-CLIENT", mode=AuthMode.DIRECTE, tls="tls_client", severity=Severity.WARNING),
     Case("BENCH-VIHF-SECTEUR", {"secteur_activite": "SA07^1.2.250.1.71.4.2.99"}),
     Case("BENCH-VIHF-SECTEUR", {"secteur_activite": "SA98^1.2.250.1.71.4.2.4"}, severity=Severity.WARNING),
-    Case("BENCH-VIHF-ROLE", {"roles": [CodedValue("99", "1.2.250.1.71.1.2.7")]}),
+    Case("BENCH-VIHF-ROLE", {"roles": [CodedValue("99", "1.2.250.1.71.1.2.7")]}, severity=Severity.WARNING),
+    Case("BENCH-VIHF-ROLE", {"roles": [ROLE_GENERAL_PRACTICE, ROLE_MEDECIN]}),  # specialty first
     Case("BENCH-VIHF-ROLE", {"roles": [CodedValue("X", "1.2.3.4")]}, severity=Severity.WARNING),
     Case("BENCH-VIHF-ROLE-SPECIALTY", {"roles": [ROLE_MEDECIN]}),
     Case("BENCH-VIHF-RESOURCE-ID", {"resource_id": "207058575627097^^^&1.2.250.1.213.1.4.2&ISO^NH"}),
