@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from conformance.artefacts import PackageError, list_packages, resolve_package
 from conformance.fhir import rules as _pdsm_rules  # noqa: F401  (registers the PDSm rules in the registry)
 from conformance.fhir.lines import json_lines, line_of
 from conformance.fhir.package import FhirPackage, find_packages, load_package
@@ -101,15 +102,13 @@ def _package_candidates(options: dict[str, object]) -> list[FhirPackage]:
     explicit = options.get("fhir_packages")
     if isinstance(explicit, Sequence) and not isinstance(explicit, str):
         return [load_package(Path(str(p))) for p in explicit]
+    profiles_dir = Path(str(options["profiles_dir"])) if options.get("profiles_dir") else None
     try:  # packages imported with `profiles import` (every FHIR package: PDSm and PDSM4DMP)
-        from conformance.artefacts import list_packages
-
-        profiles_dir = options.get("profiles_dir")
-        installed = list_packages(Path(str(profiles_dir)) if profiles_dir else None, "fhir")
+        installed = list_packages(profiles_dir, "fhir")
         if installed:
             return [load_package(package.root) for package in installed]
-    except (ImportError, ValueError, OSError):
-        pass
+    except (PackageError, ValueError, OSError):
+        pass  # an unreadable cache must not prevent validation: the official folder is tried next
     env = os.environ.get("DMP_CONFORMANCE_OFFICIAL")
     beside = Path(__file__).resolve().parents[3] / "shared" / "official"
     return find_packages([Path(env) if env else None, beside])
@@ -123,12 +122,10 @@ def _validator(package_sources: tuple[str, ...], jdv_dir: str | None) -> FhirVal
 
 def _cisis_dir(options: dict[str, object]) -> Path | None:
     """The imported CI-SIS package, whose ``jeuxDeValeurs/`` replace the bench's JDV subsets."""
+    profiles_dir = Path(str(options["profiles_dir"])) if options.get("profiles_dir") else None
     try:
-        from conformance.artefacts import resolve_package
-
-        profiles_dir = options.get("profiles_dir")
-        installed = resolve_package(kind="cisis", profiles_dir=Path(str(profiles_dir)) if profiles_dir else None)
-    except (ImportError, ValueError, OSError):
+        installed = resolve_package(kind="cisis", profiles_dir=profiles_dir)
+    except (PackageError, ValueError, OSError):
         return None
     return Path(installed.root) if installed is not None else None
 
