@@ -26,7 +26,8 @@ def test_run_server_role_suite_against_the_embedded_dmp(tmp_path: Path) -> None:
     outcomes = {t["name"]: t["outcome"] for t in report["tests"]}
     assert set(outcomes.values()) == {"passed"}, outcomes
     verdicts = {r["id"]: r["verdict"] for r in report["requirements"]}
-    for rid in ("BENCH-DMP-AVAILABLE", "BENCH-DMP-TD0.2", "BENCH-DMP-TD2.1", "BENCH-DMP-TD3.1", "BENCH-DMP-TD3.2"):
+    for rid in ("BENCH-DMP-AVAILABLE", "BENCH-DMP-TD0.2", "BENCH-DMP-TD2.1", "BENCH-DMP-TD3.1", "BENCH-DMP-TD3.2",
+                "BENCH-DMP-TD3.3c", "BENCH-DMP-TD1.3a", "BENCH-DMP-ERRORS", "EX_2.1-1140"):
         assert verdicts[rid] == "pass", rid
     feed = next(t for t in report["tests"] if t["name"] == "test_td21_feed_is_accepted")
     request = out / feed["evidence"][0]["path"]
