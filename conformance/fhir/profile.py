@@ -400,8 +400,8 @@ class ProfileChecker:
             if "url" not in extension:
                 continue  # the structure layer reports a missing url
             if bool(extension.get("extension")) == invariants.has_value_key(extension):
-                run.add("ext-1", f"extension {extension.get('url')} must have either extensions or value[x], "
-                        "not both", where, "keep either the value or the nested extensions")
+                run.add("ext-1", f"extension {extension.get('url')} must have exactly one of nested extensions "
+                        "or a value[x]", where, "keep either the value or the nested extensions")
 
     def _bundle_rules(self, bundle: dict[str, Any], location: str, run: ValidationRun) -> None:
         for index, entry in enumerate(array(bundle.get("entry"))):
@@ -445,8 +445,7 @@ class ProfileChecker:
                     f"add {node.name} ({node.min}..{'*' if node.max is None else node.max} in the profile)",
                     element=node.id)
         if node.max is not None and count > node.max:
-            run.add("PDSM-CARD", f"{node.id}: maximum cardinality {node.max}, found {count}",
-                    items[node.max][1] if node.max < count else location,
+            run.add("PDSM-CARD", f"{node.id}: maximum cardinality {node.max}, found {count}", items[node.max][1],
                     "remove the element" if node.max == 0 else f"keep at most {node.max} {node.name}",
                     element=node.id)
         if node.slicing and node.slices:
