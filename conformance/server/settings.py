@@ -25,6 +25,8 @@ class ServerSettings:
     body_timeout_seconds: float = 60.0  # whole body must arrive within this (slow clients → 408)
     repository_id: str = REPOSITORY_ID
     dmp_oid: str = DMP_OID
+    # ITI-41 must carry a signature DocumentEntry with a ``signs`` association to the SubmissionSet (P4D td2)
+    require_signature_document: bool = True
     max_query_results: int = 1000  # above: XDSTooManyResults
     # TD0.5 only in régulation or indirect mode (FI526); the 2019 official example was a direct-mode success
     pdq_regulation_only: bool = True

@@ -175,6 +175,11 @@ def provide_and_register(exchange: Exchange) -> Reply:
         if not entry.unique_id:
             raise XdsFailure(ErrorCode.REGISTRY_METADATA_ERROR, f"DocumentEntry {entry.id} has no uniqueId")
     signature_ids = {e.id for e in metadata.signature_entries()}
+    signs_the_set = any(a.target == sset.id for a in metadata.associations_of_type(AssociationType.SIGNS))
+    if exchange.settings.require_signature_document and not (signature_ids and signs_the_set):
+        raise XdsFailure(ErrorCode.REPOSITORY_METADATA_ERROR,
+                         "the submission has no signature DocumentEntry with a signs association to the "
+                         "SubmissionSet: the DMP requires the submission set to be signed (XAdES)")
     entries = [_new_entry(e, feed_confidentiality(exchange.caller, dmp, _codes(e.confidentiality_codes)))
                for e in metadata.document_entries]
     documents = [NewDocument(by_id[key].unique_id or "", content, by_id[key].mime_type or "")

@@ -72,6 +72,7 @@ def test_health(dmp: RunningServer) -> None:
     (b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY e 'x'>]><x>&e;</x>", None),
     (b"--boundary\r\nContent-Type: text/xml\r\n\r\n<broken", None),
 ])
+@pytest.mark.requirement("BENCH-DMP-ERRORS")
 def test_bad_input_is_a_sender_fault_not_a_500(dmp: RunningServer, data: bytes, subcode: str | None) -> None:
     response = _post(dmp.url, data)
     assert response.status_code == 400
@@ -118,6 +119,7 @@ def response_capture_id(server: RunningServer) -> int:
     return int(httpx.get(f"{server.url}/captures", params={"limit": 1000}).json()[-1]["id"])
 
 
+@pytest.mark.requirement("BENCH-DMP-WSA-RESPONSE")
 def test_routing_uses_the_action_not_the_path(dmp: RunningServer) -> None:
     with dmp.client() as client:
         outgoing = td31_request(find_documents(PATIENT.cx()), security=client.vihf_factory(PATIENT.cx()))

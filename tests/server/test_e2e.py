@@ -40,6 +40,7 @@ def _find(dmp: RunningServer, subject: str = TestPki.PS_ID_NAT, **kw: object) ->
 
 
 @pytest.mark.requirement("EX_2.1-1140")
+@pytest.mark.requirement("BENCH-DMP-TD2.1", "BENCH-DMP-TD3.1", "BENCH-DMP-TD3.2")
 def test_feed_find_retrieve_same_bytes_and_hash(dmp: RunningServer) -> None:
     content = b"<ClinicalDocument xmlns='urn:hl7-org:v3'><title>\xc3\xa9t\xc3\xa9</title></ClinicalDocument>"
     unique_id, entry_uuid = _feed(dmp, content)
@@ -56,6 +57,7 @@ def test_feed_find_retrieve_same_bytes_and_hash(dmp: RunningServer) -> None:
     assert retrieved.documents[0].content == content
 
 
+@pytest.mark.requirement("BENCH-XDS-RPLC")
 def test_replace_deprecates_the_old_entry(dmp: RunningServer) -> None:
     old_uid, old_uuid = _feed(dmp, b"<v1/>")
     new_uid, _ = _feed(dmp, b"<v2/>", replaces=old_uuid)
@@ -99,6 +101,7 @@ def test_mask_then_unmask_through_a_metadata_update(dmp: RunningServer) -> None:
     assert any(h.transaction == "TD3.3a" for h in history)
 
 
+@pytest.mark.requirement("BENCH-DMP-TD3.3c", "BENCH-XDS-STATUS")
 def test_archive_unarchive_delete_change_find_documents(dmp: RunningServer) -> None:
     unique_id, entry_uuid = _feed(dmp, b"<archive-me/>")
     with dmp.client() as client:
@@ -180,3 +183,17 @@ def test_concurrent_feeds_of_the_same_unique_id_store_exactly_one(dmp: RunningSe
         outcomes = sorted(pool.map(feed, requests))
     assert outcomes == ["XDSDuplicateUniqueIdInRegistry"] * 3 + ["stored"]
     assert len(dmp.store.entries(unique_ids=[shared])) == 1
+
+
+@pytest.mark.requirement("BENCH-XDS-SIGNATURE")
+def test_a_submission_without_its_signature_document_is_refused(dmp: RunningServer) -> None:
+    request, document = feed_request(PATIENT, b"<unsigned-set/>")
+    metadata = request.metadata
+    signature = metadata.signature_entries()[0]
+    metadata.document_entries.remove(signature)
+    metadata.associations = [a for a in metadata.associations if signature.id not in (a.source, a.target)]
+    del request.documents[signature.id]
+    with dmp.client() as client:
+        registry = client.feed(request, PATIENT).xds()
+    assert registry.errors[0].error_code == "XDSRepositoryMetadataError" and "signature" in registry.errors[0].code_context
+    assert dmp.store.document(document.unique_id or "") is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conformance.identity import Ins
 from conformance.pki import TestPki
 from conformance.server.access import ActorKind, Caller, DmpState, check_visible
@@ -18,6 +20,7 @@ BREAK_GLASS = CodedValue("bris_de_glace", "1.2.250.1.213.1.1.4.248", "Accès en 
 MINOR = Ins("210067512345628", PATIENT.oid)
 
 
+@pytest.mark.requirement("EX_2.1-1140", "RG_3110")
 def test_indirect_mode_feeds_as_the_structure_and_uses_td31b_not_td31(dmp: RunningServer) -> None:
     local_user = "ACCUEIL-01"
     patient = dmp.store.patient(PATIENT.cx())
@@ -54,6 +57,7 @@ def test_break_glass_reads_a_masked_document_and_is_traced(dmp: RunningServer) -
     assert modes == {"break_glass"}
 
 
+@pytest.mark.requirement("EX_0.1-1100")
 def test_a_minors_secret_connection_hides_the_document_from_legal_representatives(dmp: RunningServer) -> None:
     seed_patient(dmp.store, PatientSeed(MINOR.value, MINOR.oid, family_name="JEUNE", minor=True,
                                         authorizations=[(TestPki.PS_ID_NAT, AuthorizationStatus.GRANTED, False)]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conformance.identity import Ins
 from conformance.pki import TestPki
 from conformance.server.seed import PatientSeed, seed_patient
@@ -12,6 +14,7 @@ from tests.server.conftest import OTHER_PATIENT, PATIENT, STRANGER, RunningServe
 REGULATION = CodedValue("centre_15", "1.2.250.1.213.1.1.4.248", "Accès en mode centre de régulation")
 
 
+@pytest.mark.requirement("BENCH-DMP-TD0.2", "RG_0310")
 def test_td02_existence_and_authorization(dmp: RunningServer) -> None:
     with dmp.client() as client:
         found = client.test_existence(PATIENT)
@@ -24,6 +27,7 @@ def test_td02_existence_and_authorization(dmp: RunningServer) -> None:
     assert missing.attribute("value", "code") is None  # no attentionLine without a DMP
 
 
+@pytest.mark.requirement("BENCH-DMP-TD1.3a")
 def test_td13a_reads_administrative_data_only_with_an_authorization(dmp: RunningServer) -> None:
     with dmp.client() as client:
         allowed = client.read_administrative_data(PATIENT)
@@ -35,6 +39,7 @@ def test_td13a_reads_administrative_data_only_with_an_authorization(dmp: Running
     assert refused.attribute("code", "code") == "DMPAccessDenied"
 
 
+@pytest.mark.requirement("BENCH-DMP-TD0.3")
 def test_td03_add_then_remove_ones_own_authorization(dmp: RunningServer) -> None:
     newcomer = "810000000077"
     with dmp.client(newcomer) as client:
@@ -67,6 +72,7 @@ def test_td03_blocked_professional_cannot_add_itself(dmp: RunningServer) -> None
     assert blocked.fault is not None  # a blocked professional may not list either
 
 
+@pytest.mark.requirement("BENCH-DMP-TD1.6")
 def test_td16_lists_active_and_blocked(dmp: RunningServer) -> None:
     patient = dmp.store.patient(PATIENT.cx())
     assert patient is not None
