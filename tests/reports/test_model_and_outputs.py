@@ -69,6 +69,7 @@ def test_html_has_verdict_matrix_failure_first_and_escapes_everything(signed_run
     assert "<link" not in html and "@import" not in html and "url(" not in html
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "").replace("http://127.0.0.1:1", "")
     assert html.count("<svg") == 2
+    assert '<a href="evidence/t_td21/response.xml">' in html  # evidence opens from the run directory, relatively
 
 
 def test_html_says_nothing_tested_when_all_skipped(catalogue: Catalogue) -> None:
