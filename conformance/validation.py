@@ -34,7 +34,12 @@ class ArtefactKind:
 
 _KINDS: dict[str, ArtefactKind] = {}
 # Packages that register kinds when imported; listed here so detection never depends on import order.
-_KIND_MODULES = ("conformance.cda.kind", "conformance.soap.kind", "conformance.fhir.kind")
+_KIND_MODULES = (
+    "conformance.cda.kind",
+    "conformance.soap.kind",
+    "conformance.vihf.kind",
+    "conformance.fhir.kind",
+)
 _loaded = False
 
 
