@@ -322,6 +322,12 @@ def parse_message(data: bytes | Iterable[bytes], content_type: str | None = None
 def _message_from_package(package: MtomPackage) -> SoapMessage:
     root_type, root_params = parse_content_type(package.root.headers.get("content-type"))
     findings = list(package.findings)
+    for name, expected in (("type", XOP_CONTENT_TYPE), ("start-info", SOAP12_CONTENT_TYPE)):
+        value = package.params.get(name)
+        if value is not None and value.lower() != expected:  # absent: tolerated (many stacks omit start-info)
+            findings.append(warning("BENCH-MTOM-PARAMS", f"multipart/related {name}={value!r}, expected {expected!r}",
+                                    hint=f'send multipart/related; type="{XOP_CONTENT_TYPE}"; '
+                                         f'start-info="{SOAP12_CONTENT_TYPE}"'))
     if root_type != XOP_CONTENT_TYPE:
         findings.append(warning("BENCH-MTOM-ROOT-TYPE",
                                 f"root part Content-Type is {root_type or 'missing'!r}, expected {XOP_CONTENT_TYPE}",

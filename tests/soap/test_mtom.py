@@ -145,3 +145,20 @@ def test_non_iana_charset_is_a_warning():
     message = parse_message(body, content_type)
     assert [f.rule for f in message.findings] == ["BENCH-MTOM-CHARSET"]
     assert not message.findings[0].is_error
+
+
+@pytest.mark.parametrize("replace,rule", [
+    (('type="application/xop+xml"', 'type="text/xml"'), "BENCH-MTOM-PARAMS"),
+    (('start-info="application/soap+xml"', 'start-info="text/xml"'), "BENCH-MTOM-PARAMS"),
+])
+def test_multipart_parameters_are_checked(replace, rule):
+    body, content_type = _message(b"x")
+    message = parse_message(body, content_type.replace(*replace))
+    assert [f.rule for f in message.findings] == [rule]
+
+
+def test_root_part_type_is_checked():
+    body, content_type = _message(b"x")
+    message = parse_message(body.replace(b"Content-Type: application/xop+xml", b"Content-Type: text/xml", 1),
+                            content_type)
+    assert [f.rule for f in message.findings] == ["BENCH-MTOM-ROOT-TYPE"]
