@@ -30,6 +30,8 @@ def register(app: typer.Typer) -> None:
         admin: bool = typer.Option(False, help="Enable the /admin seed and reset endpoints."),
         validate_requests: bool = typer.Option(True, help="Run the transport validators on captured requests."),
         log_level: str = typer.Option("info", help="uvicorn log level."),
+        fault: list[str] = typer.Option(
+            [], "--fault", help="Serve a fault-injected variant (conformance.server.faults; repeatable)."),
     ) -> None:
         """Run the reference DMP server: SOAP services, capture API, access history."""
         import uvicorn
@@ -52,7 +54,16 @@ def register(app: typer.Typer) -> None:
         if client_ca is not None and tls_cert is None:
             raise typer.BadParameter("--client-ca needs --tls-cert and --tls-key")
         settings = ServerSettings(db_url=db, trust=certificates, lenient_signatures=lenient_signatures,
-                                  admin_enabled=admin, validate_requests=validate_requests)
+                                  admin_enabled=admin, validate_requests=validate_requests,
+                                  faults=frozenset(fault))
+        if fault:
+            from conformance.server.faults import UnknownFault, install
+
+            try:
+                install(fault)
+            except UnknownFault as exc:
+                raise typer.BadParameter(str(exc), param_hint="--fault") from exc
+            typer.echo(f"FAULT-INJECTED VARIANT: {', '.join(fault)} (not a conformant DMP)")
         store = Store.open(db)
         if seed:
             result = seed_synthetic(store, seed, extra_professionals=tuple(seed_professional))

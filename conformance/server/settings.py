@@ -32,3 +32,4 @@ class ServerSettings:
     pdq_regulation_only: bool = True
     break_glass_codes: frozenset[str] = field(default_factory=lambda: frozenset({"bris_de_glace", "urgence"}))
     regulation_codes: frozenset[str] = field(default_factory=lambda: frozenset({"centre_15", "regulation"}))
+    faults: frozenset[str] = frozenset()  # fault-injected variant (conformance.server.faults), serve only
