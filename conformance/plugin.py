@@ -293,8 +293,9 @@ def _allure_labels(item: pytest.Item, ids: list[str], transactions: list[str], p
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     report = yield
-    # A failure that carries findings (FindingsFailure, or any exception with a .findings list) records them.
-    if call.excinfo is not None:
+    # A failure that carries findings (any exception with a .findings list) records them, unless the evidence
+    # fixture already did (Evidence.assert_valid).
+    if call.excinfo is not None and not getattr(call.excinfo.value, "recorded", False):
         findings = getattr(call.excinfo.value, "findings", None)
         if isinstance(findings, list) and all(isinstance(f, Finding) for f in findings):
             recorder_of(item.config).record(item.nodeid).findings.extend(f.to_dict() for f in findings)
@@ -405,9 +406,10 @@ def _rules_digest() -> str:
 class FindingsFailure(AssertionError):
     """An assertion failure that carries the findings behind it; the plugin records them on the test."""
 
-    def __init__(self, message: str, findings: list[Finding]) -> None:
+    def __init__(self, message: str, findings: list[Finding], recorded: bool = False) -> None:
         super().__init__(message)
         self.findings = findings
+        self.recorded = recorded  # already on the test's record
 
 
 def _safe_name(text: str) -> str:
@@ -459,7 +461,8 @@ class Evidence:
         if errors:
             lines = [f"[{f.rule}] {f.message}" + (f" at {f.location}" if f.location else "")
                      + (f" (line {f.line})" if f.line else "") + (f" — {f.hint}" if f.hint else "") for f in errors]
-            raise FindingsFailure(f"{what or result.path}: {len(errors)} error(s)\n" + "\n".join(lines), errors)
+            raise FindingsFailure(f"{what or result.path}: {len(errors)} error(s)\n" + "\n".join(lines), errors,
+                                  recorded=True)
 
 
 @pytest.fixture

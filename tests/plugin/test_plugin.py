@@ -33,6 +33,12 @@ def test_skip():
     pytest.skip("reference DMP not available")
 
 
+@pytest.mark.requirement("BENCH-DMP-TD1.6")
+def test_raised_findings():
+    from conformance.plugin import FindingsFailure
+    raise FindingsFailure("bad", [Finding("BENCH-WSA", Severity.ERROR, Source.RULE, "no wsa:Action")])
+
+
 @pytest.fixture
 def broken():
     raise RuntimeError("cannot build the request")
@@ -102,7 +108,7 @@ def test_report_dir_records_every_state_with_evidence_and_findings(tmp_path: Pat
                              "preset": str(preset), "software_name": "MonLPS", "software_version": "4.2",
                              "embedded": False}
     failed = next(t for t in report["tests"] if t["name"] == "test_fail")
-    assert failed["findings"][0]["rule"] == "BENCH-XDS-CODES" and failed["findings"][0]["line"] == 7
+    assert [(f["rule"], f["line"]) for f in failed["findings"]] == [("BENCH-XDS-CODES", 7)]  # recorded once
     assert "classCode 99 not in JDV_J57 at /rim:ExtrinsicObject[1] (line 7)" in failed["message"] + failed["details"]
     assert failed["evidence"][0]["path"].startswith("evidence/") and failed["transactions"] == ["TD2.1", "ITI-41"]
     verdicts = {r["id"]: r["verdict"] for r in report["requirements"]}
@@ -118,6 +124,8 @@ def test_all_states_and_allure_results(tmp_path: Path) -> None:
     report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
     outcomes = {t["name"]: (t["outcome"], t["message"]) for t in report["tests"]}
     assert outcomes["test_pass"] == ("passed", None)
+    raised = next(t for t in report["tests"] if t["name"] == "test_raised_findings")
+    assert [f["rule"] for f in raised["findings"]] == ["BENCH-WSA"]  # captured from the exception
     assert outcomes["test_skip"] == ("skipped", "reference DMP not available")
     assert outcomes["test_error"][0] == "error" and "cannot build the request" in outcomes["test_error"][1]
     assert (run_dir / "evidence").is_dir() and (run_dir / "junit.xml").is_file()
