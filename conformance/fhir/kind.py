@@ -9,8 +9,10 @@ from conformance.findings import ArtefactResult
 from conformance.validation import ArtefactKind, ValidationContext, register_kind
 
 _JSON_RESOURCE = re.compile(rb'"resourceType"\s*:\s*"[A-Z]')
-_XML_FHIR = re.compile(rb"""^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<(?:[A-Za-z_][\w.-]*:)?[A-Z][A-Za-z]*\b[^>]*"""
-                       rb"""xmlns(?::[\w.-]+)?\s*=\s*["']http://hl7\.org/fhir["']""", re.DOTALL)
+# A DOCTYPE is matched too, so that a hostile FHIR payload reaches the safe parser and is refused with a finding.
+_XML_FHIR = re.compile(rb"""^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*|<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>\s*)*"""
+                       rb"""<(?:[A-Za-z_][\w.-]*:)?[A-Z][A-Za-z]*\b[^>]*xmlns(?::[\w.-]+)?\s*=\s*["']http://hl7\.org/fhir["']""",
+                       re.DOTALL)
 
 
 def detect(data: bytes) -> bool:

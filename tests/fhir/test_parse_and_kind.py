@@ -152,3 +152,14 @@ def test_line_index_edge_cases() -> None:
     assert index == {"R": 1, "R.a": 2, "R.a[0]": 3, "R.a[0].b": 3, "R.a[1]": 4}
     assert line_of(index, "R.a[0].b.c") == 3 and line_of(index, "Other") is None
     assert json_lines(b'{"a": ', "R") == {}  # truncated JSON never reaches the validators
+
+
+@pytest.mark.parametrize("payload", [
+    b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    b'<Patient xmlns="http://hl7.org/fhir"><id value="&x;"/></Patient>',
+    b'<!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><Patient xmlns="http://hl7.org/fhir"><id value="&b;"/></Patient>',
+])
+def test_hostile_fhir_xml_is_refused_as_fhir(payload: bytes) -> None:
+    result = validate_bytes(payload, "hostile.xml")
+    assert result.kind == "fhir" and not result.valid
+    assert result.findings[0].rule.startswith("XML-")
