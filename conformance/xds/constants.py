@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from conformance.identity.nir import INS_OIDS as _IDENTITY_INS_OIDS
 from conformance.xml import NAMESPACES
 
 RIM: Final = NAMESPACES["rim"]
@@ -173,8 +174,9 @@ class Oid:
     HL7_CONFIDENTIALITY: Final = "2.16.840.1.113883.5.25"
 
 
-INS_OIDS: Final = frozenset({Oid.INS_NIR, Oid.INS_NIA, Oid.INS_NIR_TEST, Oid.INS_NIA_TEST})
-TEST_INS_OIDS: Final = frozenset({Oid.INS_NIR_TEST, Oid.INS_NIA_TEST})
+# The four INS OIDs and the two test ones, from the identity toolkit (one table for the whole bench)
+INS_OIDS: Final = frozenset(_IDENTITY_INS_OIDS)
+TEST_INS_OIDS: Final = frozenset(oid for oid, ins in _IDENTITY_INS_OIDS.items() if ins.is_test)
 
 # Signature DocumentEntry (docs/xds-metadata.md §7).
 SIGNATURE_CLASS_CODE: Final = "urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1"

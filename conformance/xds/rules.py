@@ -772,6 +772,47 @@ def xon_format(check: XdsCheck) -> Iterator[Violation]:
                               step)
 
 
+_PS_IDNAT_PREFIXES = "0134568"  # ADELI, cabinet, FINESS, SIREN, SIRET, cabinet RPPS, RPPS (docs/xds-metadata.md §6)
+
+
+@_register("BENCH-XDS-XCN-IDTYPE", "the XCN identifier type matches its assigning authority",
+           hint="a professional: &1.2.250.1.71.4.2.1&ISO with IDNPS (idNat starting 0,1,3,4,5,6 or 8); a patient: an "
+                "INS OID with NH; a system: RI")
+def xcn_identifier_type(check: XdsCheck) -> Iterator[Violation]:
+    for obj, label, step, value in _persons(check):
+        try:
+            person = Xcn.parse(value)
+        except Hl7V2Error:
+            continue  # reported by BENCH-XDS-XCN
+        oid, kind = person.assigning_authority.universal_id, person.identifier_type_code
+        if kind == "IDNPS" and oid != Oid.IDNAT_PS:
+            yield _at(obj, f"{label} {value!r}: IDNPS with assigning authority {oid}, expected {Oid.IDNAT_PS}", step)
+        elif kind == "IDNPS" and person.id[:1] not in _PS_IDNAT_PREFIXES:
+            yield _at(obj, f"{label} {value!r}: a PS idNat starts with 0, 1, 3, 4, 5, 6 or 8", step)
+        elif kind == "NH" and oid not in INS_OIDS:
+            yield _at(obj, f"{label} {value!r}: NH (patient author) needs an INS OID, found {oid}", step)
+        elif oid == Oid.IDNAT_PS and kind not in ("IDNPS", "RI"):
+            yield _at(obj, f"{label} {value!r}: XCN.13 is {kind!r}; with the PS idNat OID use IDNPS (or RI for a "
+                           "system)", step, severity=Severity.WARNING)
+
+
+@_register("BENCH-XDS-XON-IDTYPE", "the XON identifier type matches its assigning authority",
+           hint="a structure: &1.2.250.1.71.4.2.2&ISO with IDNST and the structure idNat in XON.10")
+def xon_identifier_type(check: XdsCheck) -> Iterator[Violation]:
+    for obj, scheme, authors in _authors(check):
+        step = _class_step(scheme) + _slot_step("authorInstitution")
+        for author in authors:
+            for value in author.institutions:
+                try:
+                    organisation = Xon.parse(value)
+                except Hl7V2Error:
+                    continue  # reported by BENCH-XDS-XON
+                oid, kind = organisation.assigning_authority.universal_id, organisation.identifier_type_code
+                if (oid == Oid.IDNAT_STRUCTURE) != (kind == "IDNST"):
+                    yield _at(obj, f"authorInstitution {value!r}: identifier type {kind!r} with assigning authority "
+                                   f"{oid}; the structure idNat is IDNST with {Oid.IDNAT_STRUCTURE}", step)
+
+
 @_register("BENCH-XDS-AUTHOR-SPECIALTY", "authorSpecialty is code^display^codingScheme", Severity.WARNING,
            hint="write e.g. G15_10/SM26^Médecin - Qualifié en Médecine Générale (SM)^1.2.250.1.213.1.1.4.5")
 def author_specialty(check: XdsCheck) -> Iterator[Violation]:
