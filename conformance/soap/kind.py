@@ -5,7 +5,8 @@ captures), detect the DMP transaction, run the ``soap`` rules and the annex XSD 
 DMP service schema), then for XDS bodies the ``xds`` rules, for ITI-41 the ``xades`` checks of the signature document (:mod:`conformance.xades`), and for
 requests the VIHF checks of :mod:`conformance.vihf`.
 
-Options read from ``context.options``: ``content_type`` (the HTTP Content-Type, when known),
+A file may start with its HTTP request line and headers (or MIME headers): the Content-Type is then read from
+them. Options read from ``context.options``: ``content_type`` (the HTTP Content-Type, when known),
 ``production`` (test INS OIDs become errors), ``dmp_lps_package`` (a package folder for the XSDs), ``now``
 (an aware datetime: the clock of the VIHF time checks, to replay a dated capture), ``vihf_policy`` (a
 :class:`~conformance.vihf.VihfPolicy`, e.g. with the trusted CA; replaces the default policy).
@@ -24,7 +25,7 @@ import conformance.xds.rules  # noqa: F401  (registers the xds rules)
 from conformance.artefacts import INSTALL_HINTS, PackageError, resolve_package
 from conformance.findings import ArtefactResult, Finding, Severity, Source, rules
 from conformance.soap.errors import SoapError
-from conformance.soap.mtom import parse_message
+from conformance.soap.mtom import parse_message, split_http_message
 from conformance.soap.rules import SoapCheck
 from conformance.soap.transactions import detect_transaction
 from conformance.validation import ArtefactKind, ValidationContext, register_kind
@@ -43,6 +44,8 @@ _SOAP_NS = (b"http://www.w3.org/2003/05/soap-envelope", b"http://schemas.xmlsoap
 def detect(data: bytes) -> bool:
     """A SOAP envelope root, or a multipart body whose first part holds one."""
     head = data[:_SNIFF].lstrip(b"\xef\xbb\xbf\r\n\t ")
+    if (split := split_http_message(data)) is not None:
+        head = split[1][:_SNIFF].lstrip(b"\r\n\t ")
     if head.startswith(b"--"):
         return b"Envelope" in data[:65536] and any(ns in data[:65536] for ns in _SOAP_NS)
     return bool(_ENVELOPE.search(head)) and any(ns in head for ns in _SOAP_NS)
@@ -87,6 +90,10 @@ def _signature_findings(request: ProvideAndRegisterRequest, policy: VihfPolicy) 
 def validate(data: bytes, path: str, context: ValidationContext) -> ArtefactResult:
     result = ArtefactResult(path=path, kind="soap")
     content_type = context.options.get("content_type")
+    if not content_type and (split := split_http_message(data)) is not None:
+        # a saved HTTP request or MIME message: its headers say how to read the body
+        headers, data = split
+        content_type = headers.get("content-type")
     try:
         message = parse_message(data, str(content_type) if content_type else None, lenient=context.lenient)
     except SoapError as exc:

@@ -290,6 +290,34 @@ def is_multipart(data: bytes, content_type: str | None) -> bool:
     return media_type.startswith("multipart/") or data[:200].lstrip(b"\r\n").startswith(b"--")
 
 
+_REQUEST_LINE = re.compile(rb"(POST|PUT) \S+ HTTP/1\.[01]\r?\n")
+_HEADER_LINE = re.compile(rb"[A-Za-z][A-Za-z0-9-]*:[ \t]")
+MAX_HTTP_HEADERS = 16384
+
+
+def split_http_message(data: bytes) -> tuple[dict[str, str], bytes] | None:
+    """(lower-case headers, body) of a saved HTTP request or MIME message (``POST … HTTP/1.1`` and/or header
+    lines, then an empty line), or None when ``data`` does not start with headers."""
+    head = data[:MAX_HTTP_HEADERS]
+    start = 0
+    request = _REQUEST_LINE.match(head)
+    if request:
+        start = request.end()
+    elif not _HEADER_LINE.match(head):
+        return None
+    end = min((i for i in (head.find(b"\r\n\r\n", start), head.find(b"\n\n", start)) if i >= 0), default=-1)
+    if end < 0:
+        return None
+    headers: dict[str, str] = {}
+    for line in re.split(rb"\r?\n(?![ \t])", head[start:end]):  # folded lines continue with a space or tab
+        name, colon, value = line.partition(b":")
+        if not colon:
+            return None
+        headers[name.decode("latin-1").strip().lower()] = " ".join(value.decode("latin-1").split())
+    separator = 4 if head[end:end + 4] == b"\r\n\r\n" else 2
+    return headers, data[end + separator:]
+
+
 def _joined(chunks: Iterable[bytes], limit: int) -> bytes:
     body = bytearray()
     for chunk in chunks:

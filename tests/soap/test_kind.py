@@ -135,3 +135,13 @@ def test_detect(data: bytes, expected: bool):
 def test_garbage_is_a_finding_not_a_crash():
     result = validate_bytes(b"--b\r\nnot really", "x", ValidationContext(lenient=True), kind="soap")
     assert not result.valid and result.findings[0].rule.startswith("BENCH-MTOM")
+
+
+def test_a_saved_http_request_is_read_with_its_headers():
+    body, content_type = builders.td21_request(sample_submission()).to_http()
+    saved = (f"POST /DocumentRepository_Service HTTP/1.1\r\nHost: dmp.example\r\nContent-Type: {content_type}\r\n"
+             f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    assert detect(saved)
+    result = validate_bytes(saved, "capture.http", ValidationContext())
+    assert result.details["transaction"] == "TD2.1" and result.details["attachments"] == 2
+    assert not [f for f in result.findings if f.rule.startswith("BENCH-MTOM")]

@@ -18,6 +18,7 @@ from conformance.soap import (
     parse_message,
     parse_mtom,
 )
+from conformance.soap.mtom import split_http_message
 
 
 def _envelope_with_include(cid: str) -> etree._Element:
@@ -162,3 +163,15 @@ def test_root_part_type_is_checked():
     message = parse_message(body.replace(b"Content-Type: application/xop+xml", b"Content-Type: text/xml", 1),
                             content_type)
     assert [f.rule for f in message.findings] == ["BENCH-MTOM-ROOT-TYPE"]
+
+
+@pytest.mark.parametrize("data,expected", [
+    (b"POST /x HTTP/1.1\r\nContent-Type: multipart/related;\r\n boundary=b\r\n\r\nBODY",
+     ({"content-type": "multipart/related; boundary=b"}, b"BODY")),
+    (b"Content-Type: text/xml\n\nBODY", ({"content-type": "text/xml"}, b"BODY")),
+    (b"--boundary\r\nContent-Type: text/xml\r\n\r\nBODY", None),
+    (b"<soap:Envelope/>", None),
+    (b"Content-Type: text/xml\r\nno blank line", None),
+])
+def test_split_http_message(data, expected):
+    assert split_http_message(data) == expected
