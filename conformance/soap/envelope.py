@@ -95,8 +95,8 @@ class SoapMessage:
         if include is not None:
             attachment = self.attachments.get(content_id_of_href(include.get("href", "")))
             return attachment.data if attachment is not None else None
-        try:
-            return base64.b64decode("".join(element.itertext()), validate=False)
+        try:  # line breaks are allowed in base64 text, other characters are not
+            return base64.b64decode("".join("".join(element.itertext()).split()), validate=True)
         except ValueError:
             return None
 

@@ -82,7 +82,8 @@ def test_unresolved_xop_include_is_reported():
     assert message.content_of(message.body) is None
 
 
-def test_content_of_base64_inline():
-    data = f"<e:Envelope xmlns:e='{SOAP12}'><e:Body><d>aGVsbG8=</d></e:Body></e:Envelope>".encode()
+@pytest.mark.parametrize("text,content", [("aGVsbG8=", b"hello"), ("aGVs\n bG8=", b"hello"), ("not base64!", None)])
+def test_content_of_base64_inline(text, content):
+    data = f"<e:Envelope xmlns:e='{SOAP12}'><e:Body><d>{text}</d></e:Body></e:Envelope>".encode()
     message = parse_envelope(data)
-    assert message.content_of(message.body) == b"hello"
+    assert message.content_of(message.body) == content
