@@ -8,15 +8,17 @@ or nothing.
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 from conformance.store.engine import make_engine, migrate
 from conformance.store.schema import (
@@ -119,6 +121,9 @@ class Store:
         self.engine = engine
         self._read = sessionmaker(engine, expire_on_commit=False)
         self._write = sessionmaker(engine.execution_options(sqlite_immediate=True), expire_on_commit=False)
+        # An in-memory SQLite database is one connection shared by every thread: use it one session at a time.
+        self._serial: AbstractContextManager[object] = (
+            threading.RLock() if isinstance(engine.pool, StaticPool) else nullcontext())
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -131,12 +136,12 @@ class Store:
 
     @contextmanager
     def writing(self) -> Iterator[Session]:
-        with self._write() as session, session.begin():
+        with self._serial, self._write() as session, session.begin():
             yield session
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        with self._read() as session:
+        with self._serial, self._read() as session:
             yield session
 
     # -- structures, professionals, patients ---------------------------------------------------------

@@ -322,3 +322,24 @@ def test_find_documents_leaves_out_signature_entries(store: Store) -> None:
     store.register_submission(submission(entry(oid()), signature))
     assert len(store.find_documents(FindDocumentsQuery(patient_id=PATIENT_CX))) == 1
     assert len(store.find_documents(FindDocumentsQuery(patient_id=PATIENT_CX, include_signatures=True))) == 2
+
+
+def test_in_memory_store_is_safe_across_threads() -> None:
+    store = Store.open("sqlite://")
+    store.add_patient(PATIENT_INS, PATIENT_OID)
+    errors: list[BaseException] = []
+
+    def feed() -> None:
+        try:
+            for _ in range(5):
+                store.register_submission(submission(entry(oid())))
+                store.find_documents(FindDocumentsQuery(patient_id=PATIENT_CX))
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=feed) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors and store.count_entries() == 20
