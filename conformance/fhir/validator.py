@@ -140,7 +140,8 @@ def default_validator(options: dict[str, object] | None = None, cisis_dir: Path 
 
 
 class FhirValidator:
-    """Structure + profiles + rules for FHIR payloads, over a fixed set of packages (reusable, thread-unsafe)."""
+    """Structure + profiles + rules for FHIR payloads over a fixed set of packages; reusable (the state of one
+    validation lives in its ValidationRun, profiles are compiled once and then only read)."""
 
     def __init__(self, packages: Sequence[FhirPackage], terminology: Terminology | None = None) -> None:
         self.packages = list(packages)
