@@ -38,11 +38,13 @@ def suite_pki() -> Any:
 
 
 @pytest.fixture(scope="session")
-def embedded_dmp_args(suite_pki: Any, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """The embedded reference DMP trusts the suite's CA for VIHF signatures and opens its admin API."""
+def embedded_dmp_args(suite_pki: Any, tmp_path_factory: pytest.TempPathFactory,
+                      sut_settings: SutSettings) -> list[str]:
+    """The embedded reference DMP trusts the suite's CA for VIHF signatures and opens its admin API;
+    ``--dmp-options`` adds serve options (e.g. ``--fault NAME`` for the mutation score)."""
     ca = tmp_path_factory.mktemp("suite-trust") / "ca.pem"
     ca.write_bytes(suite_pki.ca.cert_pem)
-    return ["--trust", str(ca), "--admin", "--log-level", "warning"]
+    return ["--trust", str(ca), "--admin", "--log-level", "warning", *sut_settings.dmp_options]
 
 
 @dataclass(frozen=True, slots=True)
