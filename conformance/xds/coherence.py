@@ -2,7 +2,8 @@
 
 Mapping of docs/cda-cisis.md §11 (CDAHeaderToXDM, H2IG): uniqueId = ``id`` (root[^extension]), patientId = the
 INS of ``recordTarget/patientRole/id``, typeCode = ``code``, confidentialityCode ⊇ ``confidentialityCode``,
-creationTime = ``effectiveTime`` in UTC, languageCode = ``languageCode``, authorPerson ids ⊆ ``author`` ids.
+creationTime = ``effectiveTime`` in UTC, languageCode = ``languageCode``, authorPerson ids ⊆ ``author`` ids, and
+an RPLC association exactly when the CDA has ``relatedDocument[@typeCode='RPLC']``.
 Entries whose document is absent or not a readable CDA are skipped (other rules report those).
 """
 
@@ -14,7 +15,7 @@ from lxml import etree
 
 from conformance.findings import Check, Severity, Violation
 from conformance.identity import Cx, Hl7V2Error, Xcn
-from conformance.xds.constants import INS_OIDS, Oid, Scheme
+from conformance.xds.constants import INS_OIDS, AssociationType, Oid, Scheme
 from conformance.xds.model import DocumentEntry
 from conformance.xds.rules import HL7, XdsCheck, _at, _class_step, _id_step, _register, _slot_step
 from conformance.xds.times import hl7_ts_to_utc
@@ -140,3 +141,20 @@ def cda_author(check: XdsCheck) -> Iterator[Violation]:
             if authors and (person.id, person.assigning_authority.universal_id) not in authors:
                 yield _at(entry, f"authorPerson {person.id} ({person.assigning_authority.universal_id}) is not an "
                                  "author of the CDA", _class_step(Scheme.DE_AUTHOR))
+
+
+@_coherence("BENCH-XDS-CDA-RPLC", "an XDS RPLC association and the CDA relatedDocument RPLC go together",
+            hint="a replacement (TD2.1b) carries both ClinicalDocument/relatedDocument[@typeCode='RPLC'] (old uniqueId) "
+                 "and an RPLC association from the new entry to the old entryUUID")
+def cda_replacement(check: XdsCheck) -> Iterator[Violation]:
+    metadata = check.metadata
+    if metadata is None:
+        return
+    replacing = {a.source for a in metadata.associations_of_type(AssociationType.RPLC)}
+    for entry, cda in _pairs(check):
+        related = cda.find("h:relatedDocument[@typeCode='RPLC']", _NS)
+        if entry.id in replacing and related is None:
+            yield _at(entry, "is the source of an RPLC association but its CDA has no relatedDocument typeCode='RPLC'")
+        elif entry.id not in replacing and related is not None:
+            yield _at(entry, f"its CDA replaces a document (relatedDocument RPLC{_cda_where(related)}) but no RPLC "
+                             "association says which entry")

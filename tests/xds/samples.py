@@ -63,3 +63,23 @@ def sample_submission(*extra_confidentiality: Code,
                                                  content_type_code=CONTENT_TYPE, source_id=SOURCE_ID,
                                                  title="Consultation", unique_id=f"{SOURCE_ID}.1.7", now=NOW)
     return builders.submission(submission_set, [(entry, CDA)], signer=signer)
+
+
+REPLACED_ENTRY_UUID = "urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+REPLACEMENT_CDA = CDA.replace(b"1.2.250.1.999.1.1.4242.4.1001", b"1.2.250.1.999.1.1.4242.4.1003").replace(
+    b"  <componentOf>",
+    b'  <relatedDocument typeCode="RPLC"><parentDocument><id root="1.2.250.1.999.1.1.4242.4.1001"/>'
+    b"</parentDocument></relatedDocument>\n  <componentOf>")
+
+
+def replacement_submission() -> ProvideAndRegisterRequest:
+    """TD2.1b: a new version of :data:`CDA` replacing the registry entry :data:`REPLACED_ENTRY_UUID`."""
+    entry = builders.document_entry_from_cda(REPLACEMENT_CDA, entry_id="Doc02", class_code=CLASS_CODE,
+                                             format_code=FORMAT_CODE, practice_setting_code=PRACTICE_SETTING)
+    submission_set = builders.new_submission_set(patient_id=entry.patient_id or "", author=entry.authors[0],
+                                                 content_type_code=CONTENT_TYPE, source_id=SOURCE_ID,
+                                                 title="Consultation (remplacement)", unique_id=f"{SOURCE_ID}.1.8",
+                                                 now=NOW)
+    request = builders.submission(submission_set, [(entry, REPLACEMENT_CDA)])
+    request.metadata.associations.append(builders.replacement_association("Doc02", REPLACED_ENTRY_UUID))
+    return request

@@ -34,7 +34,7 @@ from conformance.xds.constants import WRONG_FORMAT_CODE_SCHEME
 from conformance.xds.queries import find_documents
 from conformance.xds.rules import XdsCheck, cx_problem, dtm_problem
 
-from .samples import CDA, PATIENT_ID, sample_submission
+from .samples import CDA, PATIENT_ID, replacement_submission, sample_submission
 
 ENTRY_UUID = "urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301"
 OTHER_PATIENT = "184037645108996^^^&1.2.250.1.213.1.4.10&ISO^NH"
@@ -71,6 +71,7 @@ def valid_bodies() -> dict[str, object]:
     assert sset is not None
     return {
         "TD2.1 submission": sample_submission(),
+        "TD2.1b replacement": replacement_submission(),
         "TD2.1 with visibility codes": sample_submission(
             Code("MASQUE_PS", Oid.TRE_A07_VISIBILITY, "Masqué aux professionnels de santé"),
             Code("INVISIBLE_PATIENT", Oid.TRE_A07_VISIBILITY, "Non visible par le patient")),
@@ -253,6 +254,8 @@ MUTATIONS: dict[str, Mutation] = {
     "BENCH-XDS-CDA-CONFIDENTIALITY": _set(_entry, confidentiality_codes=[Code("R", Oid.HL7_CONFIDENTIALITY, "Restreint")]),
     "BENCH-XDS-CDA-CREATIONTIME": _set(_entry, creation_time="20240221133445"),
     "BENCH-XDS-CDA-LANGUAGE": _set(_entry, language_code="en-GB"),
+    "BENCH-XDS-CDA-RPLC": _do(lambda r: r.metadata.associations.append(
+        builders.replacement_association("Doc01", ENTRY_UUID))),
     "BENCH-XDS-CDA-AUTHOR": _do(lambda r: setattr(_entry(r).authors[0], "person",
                                                   "810000000002^DURAND^PAUL^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS")),
 }
