@@ -200,11 +200,11 @@ def create_app(settings: ServerSettings | None = None, store: Store | None = Non
 
     @app.get("/captures")
     def list_captures(action: str | None = None, transaction: str | None = None, peer: str | None = None,
-                      status_code: int | None = Query(None, ge=100, le=599),
+                      since: datetime | None = None, status_code: int | None = Query(None, ge=100, le=599),
                       after_id: int | None = Query(None, ge=0, le=MAX_ID),
                       limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
         rows = the_store().captures(action=action, transaction=transaction, peer=peer, status_code=status_code,
-                                    after_id=after_id, limit=limit)
+                                    since=since, after_id=after_id, limit=limit)
         return [_summary(c) for c in rows]
 
     def _one(capture_id: int) -> Capture:

@@ -197,3 +197,24 @@ def test_a_submission_without_its_signature_document_is_refused(dmp: RunningServ
         registry = client.feed(request, PATIENT).xds()
     assert registry.errors[0].error_code == "XDSRepositoryMetadataError" and "signature" in registry.errors[0].code_context
     assert dmp.store.document(document.unique_id or "") is None
+
+
+def test_making_a_document_visible_to_the_patient_is_a_td33b_update(dmp: RunningServer) -> None:
+    from conformance.xds import Code
+
+    invisible = Code("INVISIBLE_PATIENT", "1.2.250.1.213.1.1.4.13", "Non visible par le patient")
+    request, document = feed_request(PATIENT, b"<not-yet-for-the-patient/>")
+    request.metadata.document_entries[0].confidentiality_codes.append(invisible)
+    with dmp.client() as client:
+        assert client.feed(request, PATIENT).xds().success
+        entry = _find(dmp)[document.unique_id]
+        entry.confidentiality_codes = [c for c in entry.confidentiality_codes if c.code != "INVISIBLE_PATIENT"]
+        entry.id = "visible1"
+        assert client.update_metadata(PATIENT, update_set(PATIENT), entry, "1").xds().success
+    latest = dmp.store.latest_entry_for_document(document.unique_id or "")
+    assert latest is not None and latest.version == 2
+    assert not any(c.startswith("INVISIBLE_PATIENT") for c in latest.metadata_json["confidentialityCodes"])
+    assert any(h.transaction == "TD3.3b" and h.target == document.unique_id
+               for h in dmp.store.access_history(PATIENT.cx()))
+    since = httpx.get(f"{dmp.url}/captures", params={"since": "2000-01-01T00:00:00Z", "transaction": "TD3.3b"})
+    assert since.status_code == 200 and since.json()
