@@ -32,10 +32,11 @@ class SoapCheck:
 
 def _header_location(message: SoapMessage, local: str, namespace: str = WSA) -> tuple[str | None, int | None]:
     element = message.header(namespace, local)
-    if element is not None:
-        return xpath_of(element), element.sourceline
-    root = message.tree.getroot() if message.tree is not None else None
-    return (xpath_of(root) + "/*[local-name()='Header']", root.sourceline) if root is not None else (None, None)
+    if element is None and message.tree is not None:  # the missing header belongs in soap:Header (or the root)
+        root = message.tree.getroot()
+        header = root.find(f"{{{message.version.namespace}}}Header")
+        element = header if header is not None else root
+    return (xpath_of(element), element.sourceline) if element is not None else (None, None)
 
 
 def _missing(message: SoapMessage, local: str, why: str) -> Violation:
