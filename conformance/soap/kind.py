@@ -2,8 +2,9 @@
 
 Validation: read the message (:func:`~conformance.soap.parse_message`; ``context.lenient`` replays legacy
 captures), detect the DMP transaction, run the ``soap`` rules and the annex XSD of the body (XDS, HL7 v3 or
-DMP service schema), then for XDS bodies the ``xds`` rules, for ITI-41 the ``xades`` checks of the signature document (:mod:`conformance.xades`), and for
-requests the VIHF checks of :mod:`conformance.vihf`.
+DMP service schema), then for XDS bodies the ``xds`` rules, for ITI-41 the ``xades`` checks of the signature
+document (:mod:`conformance.xades`), and for requests the VIHF checks of :mod:`conformance.vihf`. Importing the
+rule modules (for ``SoapCheck`` and ``XdsCheck``) registers their rules.
 
 A file may start with its HTTP request line and headers (or MIME headers): the Content-Type is then read from
 them. Options read from ``context.options``: ``content_type`` (the HTTP Content-Type, when known),
@@ -20,8 +21,6 @@ from pathlib import Path
 
 from lxml import etree
 
-import conformance.soap.rules
-import conformance.xds.rules  # noqa: F401  (registers the xds rules)
 from conformance.artefacts import INSTALL_HINTS, PackageError, resolve_package
 from conformance.findings import ArtefactResult, Finding, Severity, Source, rules
 from conformance.soap.errors import SoapError
