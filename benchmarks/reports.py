@@ -43,16 +43,48 @@ def make_run(count: int, run_dir: Path, catalogue: Catalogue) -> Run:
         folder.mkdir(parents=True)
         (folder / "exchange.xml").write_bytes(EVIDENCE)
         failed = i % 3 == 0
-        tests.append(TestResult(
-            f"suite/test_m.py::test_{i}", f"test_{i}", Outcome.FAILED if failed else Outcome.PASSED, 0.01 * (i % 7),
-            [REQUIREMENTS[i % len(REQUIREMENTS)]], message="expected Success" if failed else None,
-            transactions=["TD2.1"], profiles=["Alimentation"],
-            evidence=[EvidenceRef("exchange.xml", f"evidence/t{i}/exchange.xml", "application/xml",
-                                  hashlib.sha256(EVIDENCE).hexdigest(), len(EVIDENCE))],
-            findings=[{"rule": "BENCH-XDS-CODES", "severity": "error", "source": "rule", "message": "bad code",
-                       "location": "/x", "line": 3, "hint": "fix it"}] * (2 if failed else 0)))
-    return Run("bench", "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:01+00:00", "0", SutInfo(), tests,
-               requirement_verdicts(tests, catalogue))
+        tests.append(
+            TestResult(
+                f"suite/test_m.py::test_{i}",
+                f"test_{i}",
+                Outcome.FAILED if failed else Outcome.PASSED,
+                0.01 * (i % 7),
+                [REQUIREMENTS[i % len(REQUIREMENTS)]],
+                message="expected Success" if failed else None,
+                transactions=["TD2.1"],
+                profiles=["Alimentation"],
+                evidence=[
+                    EvidenceRef(
+                        "exchange.xml",
+                        f"evidence/t{i}/exchange.xml",
+                        "application/xml",
+                        hashlib.sha256(EVIDENCE).hexdigest(),
+                        len(EVIDENCE),
+                    )
+                ],
+                findings=[
+                    {
+                        "rule": "BENCH-XDS-CODES",
+                        "severity": "error",
+                        "source": "rule",
+                        "message": "bad code",
+                        "location": "/x",
+                        "line": 3,
+                        "hint": "fix it",
+                    }
+                ]
+                * (2 if failed else 0),
+            )
+        )
+    return Run(
+        "bench",
+        "2026-01-01T00:00:00+00:00",
+        "2026-01-01T00:00:01+00:00",
+        "0",
+        SutInfo(),
+        tests,
+        requirement_verdicts(tests, catalogue),
+    )
 
 
 def measure(count: int, repeat: int, catalogue: Catalogue) -> dict[str, float]:
@@ -80,12 +112,27 @@ def main() -> None:
     args = parser.parse_args()
     catalogue = load_catalogue(with_rules=False)
     table = Table(title="signed run directory")
-    for column in ("tests", "write s", "write ms/test", "verify s", "verify ms/test", "HTML KB", "HTML B/test"):
+    for column in (
+        "tests",
+        "write s",
+        "write ms/test",
+        "verify s",
+        "verify ms/test",
+        "HTML KB",
+        "HTML B/test",
+    ):
         table.add_column(column, justify="right")
     for count in args.tests:
         m = measure(count, args.repeat, catalogue)
-        table.add_row(str(count), f"{m['write']:.2f}", f"{m['write'] / count * 1000:.2f}", f"{m['verify']:.2f}",
-                      f"{m['verify'] / count * 1000:.2f}", f"{m['html'] / 1024:.0f}", f"{m['html'] / count:.0f}")
+        table.add_row(
+            str(count),
+            f"{m['write']:.2f}",
+            f"{m['write'] / count * 1000:.2f}",
+            f"{m['verify']:.2f}",
+            f"{m['verify'] / count * 1000:.2f}",
+            f"{m['html'] / 1024:.0f}",
+            f"{m['html'] / count:.0f}",
+        )
     Console().print(table)
 
 

@@ -41,51 +41,118 @@ from conformance.findings import ArtefactResult, Finding, rules
 
 OFFICIAL_ENV = "DMP_CONFORMANCE_OFFICIAL"
 ROLES = ("server", "client", "documents")
-_PRESET_KEYS = {"sut_url", "sut_role", "profile", "software_name", "software_version", "report_dir", "signing_key",
-                "dmp_port", "dmp_options", "lps_command", "wait_timeout", "documents_dir",
-                "sut_patient", "vihf_cert", "vihf_key", "vihf_subject"}
+_PRESET_KEYS = {
+    "sut_url",
+    "sut_role",
+    "profile",
+    "software_name",
+    "software_version",
+    "report_dir",
+    "signing_key",
+    "dmp_port",
+    "dmp_options",
+    "lps_command",
+    "wait_timeout",
+    "documents_dir",
+    "sut_patient",
+    "vihf_cert",
+    "vihf_key",
+    "vihf_subject",
+}
 _SERVER_START_TIMEOUT = 60.0  # a cold start imports every validator; CI machines can be slow
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dmp-conformance")
-    group.addoption("--official-dir", action="store", default=None,
-                    help=f"folder of the official ANS/GIE artefacts (default: ${OFFICIAL_ENV} or ../shared/official)")
-    group.addoption("--sut-url", default=None,
-                    help="base URL of the system under test (default: start the embedded reference DMP)")
-    group.addoption("--sut-role", default=None, choices=ROLES,
-                    help="role of the system under test: server (a DMP), client (an LPS) or documents")
-    group.addoption("--profile", dest="dmp_profile", default=None,
-                    help="homologation profile to test (Accès, Alimentation, Consultation, Gestion administrative, "
-                         "Documents): deselects tests whose requirements all belong to other profiles")
-    group.addoption("--sut-preset", default=None,
-                    help="YAML file holding the same settings (sut_url, sut_role, profile, software_name, "
-                         "software_version, report_dir, signing_key); command-line options win")
-    group.addoption("--report-dir", default=None,
-                    help="write the signed run directory (report.json/html, junit.xml, evidence, manifest) here")
-    group.addoption("--signing-key", default=None,
-                    help="Ed25519 private key (PEM) signing the run manifest (default: a key generated per run)")
-    group.addoption("--dmp-port", default=None,
-                    help="client role: port of the bench's reference DMP the LPS under test calls (default: free)")
-    group.addoption("--dmp-options", default=None,
-                    help="client role: extra `dmp-conformance serve` options, e.g. \"--trust lps-ca.pem\"")
-    group.addoption("--lps-command", default=None,
-                    help="client role: command that makes the LPS under test run its scenario; it gets the DMP "
-                         "base URL in $DMP_CONFORMANCE_DMP_URL (default: wait for someone to operate the LPS)")
-    group.addoption("--wait-timeout", default=None,
-                    help="client role: seconds to wait for each expected transaction from the LPS (default 60)")
-    group.addoption("--documents-dir", default=None,
-                    help="documents role: folder of the CDA documents (and other artefacts) the SUT produced")
-    group.addoption("--sut-patient", default=None,
-                    help="server role, external DMP: INS of a patient whose DMP exists, as a CX (NIR^^^&OID&ISO^NH)")
-    group.addoption("--vihf-cert", default=None,
-                    help="server role, external DMP: certificate (PEM) of the VIHF signer the DMP trusts")
+    group.addoption(
+        "--official-dir",
+        action="store",
+        default=None,
+        help=f"folder of the official ANS/GIE artefacts (default: ${OFFICIAL_ENV} or ../shared/official)",
+    )
+    group.addoption(
+        "--sut-url",
+        default=None,
+        help="base URL of the system under test (default: start the embedded reference DMP)",
+    )
+    group.addoption(
+        "--sut-role",
+        default=None,
+        choices=ROLES,
+        help="role of the system under test: server (a DMP), client (an LPS) or documents",
+    )
+    group.addoption(
+        "--profile",
+        dest="dmp_profile",
+        default=None,
+        help="homologation profile to test (Accès, Alimentation, Consultation, Gestion administrative, "
+        "Documents): deselects tests whose requirements all belong to other profiles",
+    )
+    group.addoption(
+        "--sut-preset",
+        default=None,
+        help="YAML file holding the same settings (sut_url, sut_role, profile, software_name, "
+        "software_version, report_dir, signing_key); command-line options win",
+    )
+    group.addoption(
+        "--report-dir",
+        default=None,
+        help="write the signed run directory (report.json/html, junit.xml, evidence, manifest) here",
+    )
+    group.addoption(
+        "--signing-key",
+        default=None,
+        help="Ed25519 private key (PEM) signing the run manifest (default: a key generated per run)",
+    )
+    group.addoption(
+        "--dmp-port",
+        default=None,
+        help="client role: port of the bench's reference DMP the LPS under test calls (default: free)",
+    )
+    group.addoption(
+        "--dmp-options",
+        default=None,
+        help='client role: extra `dmp-conformance serve` options, e.g. "--trust lps-ca.pem"',
+    )
+    group.addoption(
+        "--lps-command",
+        default=None,
+        help="client role: command that makes the LPS under test run its scenario; it gets the DMP "
+        "base URL in $DMP_CONFORMANCE_DMP_URL (default: wait for someone to operate the LPS)",
+    )
+    group.addoption(
+        "--wait-timeout",
+        default=None,
+        help="client role: seconds to wait for each expected transaction from the LPS (default 60)",
+    )
+    group.addoption(
+        "--documents-dir",
+        default=None,
+        help="documents role: folder of the CDA documents (and other artefacts) the SUT produced",
+    )
+    group.addoption(
+        "--sut-patient",
+        default=None,
+        help="server role, external DMP: INS of a patient whose DMP exists, as a CX (NIR^^^&OID&ISO^NH)",
+    )
+    group.addoption(
+        "--vihf-cert",
+        default=None,
+        help="server role, external DMP: certificate (PEM) of the VIHF signer the DMP trusts",
+    )
     group.addoption("--vihf-key", default=None, help="server role, external DMP: its private key (PEM)")
-    group.addoption("--vihf-subject", default=None,
-                    help="server role, external DMP: idNat of the professional the VIHF names (authorized on the DMP)")
+    group.addoption(
+        "--vihf-subject",
+        default=None,
+        help="server role, external DMP: idNat of the professional the VIHF names (authorized on the DMP)",
+    )
     group.addoption("--identity-seed", default="0", help="seed of the synthetic patients and professionals")
-    group.addoption("--no-requirement-check", action="store_true", default=False,
-                    help="do not stop at collection on unknown requirement IDs (used by `requirements coverage`)")
+    group.addoption(
+        "--no-requirement-check",
+        action="store_true",
+        default=False,
+        help="do not stop at collection on unknown requirement IDs (used by `requirements coverage`)",
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -124,8 +191,10 @@ def load_preset(path: Path) -> dict[str, str]:
         raise pytest.UsageError(f"--sut-preset {path}: expected a mapping of settings")
     unknown = sorted(set(data) - _PRESET_KEYS)
     if unknown:
-        raise pytest.UsageError(f"--sut-preset {path}: unknown key(s) {', '.join(unknown)}; "
-                                f"allowed: {', '.join(sorted(_PRESET_KEYS))}")
+        raise pytest.UsageError(
+            f"--sut-preset {path}: unknown key(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(_PRESET_KEYS))}"
+        )
     if data.get("sut_role") not in (None, *ROLES):
         raise pytest.UsageError(f"--sut-preset {path}: sut_role must be one of {', '.join(ROLES)}")
     return {k: str(v) for k, v in data.items() if v is not None}
@@ -140,18 +209,31 @@ def _settings_from(config: pytest.Config) -> SutSettings:
         return value if value is not None else preset.get(key)
 
     try:
-        port, timeout = int(pick("--dmp-port", "dmp_port") or 0), float(pick("--wait-timeout", "wait_timeout") or 60)
+        port, timeout = (
+            int(pick("--dmp-port", "dmp_port") or 0),
+            float(pick("--wait-timeout", "wait_timeout") or 60),
+        )
     except ValueError as exc:
         raise pytest.UsageError(f"--dmp-port and --wait-timeout take numbers ({exc})") from exc
-    return SutSettings(url=pick("--sut-url", "sut_url"), role=pick("--sut-role", "sut_role"),
-                       profile=pick("dmp_profile", "profile"), preset=preset_path,
-                       software_name=preset.get("software_name"), software_version=preset.get("software_version"),
-                       report_dir=pick("--report-dir", "report_dir"), signing_key=pick("--signing-key", "signing_key"),
-                       dmp_port=port, dmp_options=shlex.split(pick("--dmp-options", "dmp_options") or ""),
-                       lps_command=pick("--lps-command", "lps_command"), wait_timeout=timeout,
-                       documents_dir=pick("--documents-dir", "documents_dir"),
-                       sut_patient=pick("--sut-patient", "sut_patient"), vihf_cert=pick("--vihf-cert", "vihf_cert"),
-                       vihf_key=pick("--vihf-key", "vihf_key"), vihf_subject=pick("--vihf-subject", "vihf_subject"))
+    return SutSettings(
+        url=pick("--sut-url", "sut_url"),
+        role=pick("--sut-role", "sut_role"),
+        profile=pick("dmp_profile", "profile"),
+        preset=preset_path,
+        software_name=preset.get("software_name"),
+        software_version=preset.get("software_version"),
+        report_dir=pick("--report-dir", "report_dir"),
+        signing_key=pick("--signing-key", "signing_key"),
+        dmp_port=port,
+        dmp_options=shlex.split(pick("--dmp-options", "dmp_options") or ""),
+        lps_command=pick("--lps-command", "lps_command"),
+        wait_timeout=timeout,
+        documents_dir=pick("--documents-dir", "documents_dir"),
+        sut_patient=pick("--sut-patient", "sut_patient"),
+        vihf_cert=pick("--vihf-cert", "vihf_cert"),
+        vihf_key=pick("--vihf-key", "vihf_key"),
+        vihf_subject=pick("--vihf-subject", "vihf_subject"),
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -233,10 +315,11 @@ def _allure_active(config: pytest.Config) -> bool:
     return bool(getattr(config.option, "allure_report_dir", None))
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     marked = {item.nodeid: _requirement_ids(item) for item in items}
-    empty = [item.nodeid for item in items
-             if any(not m.args for m in item.iter_markers("requirement"))]
+    empty = [item.nodeid for item in items if any(not m.args for m in item.iter_markers("requirement"))]
     if empty and not config.getoption("--no-requirement-check"):
         raise pytest.UsageError("requirement marker(s) without an ID: " + ", ".join(empty[:5]))
     if not any(marked.values()):
@@ -250,13 +333,22 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if catalogue.unknown(i for ids in marked.values() for i in ids):
         catalogue = load_catalogue()
     for error in catalogue.load_errors:
-        warnings.warn(pytest.PytestWarning(f"rules missing from the requirement catalogue: {error}"), stacklevel=1)
-    unknown = {rid: [n for n, ids in marked.items() if rid in ids]
-               for rid in catalogue.unknown(i for ids in marked.values() for i in ids)}
+        warnings.warn(
+            pytest.PytestWarning(f"rules missing from the requirement catalogue: {error}"), stacklevel=1
+        )
+    unknown = {
+        rid: [n for n, ids in marked.items() if rid in ids]
+        for rid in catalogue.unknown(i for ids in marked.values() for i in ids)
+    }
     if unknown and not config.getoption("--no-requirement-check"):
-        lines = [f"  {rid}: {', '.join(nodes[:3])}{' …' if len(nodes) > 3 else ''}" for rid, nodes in unknown.items()]
-        raise pytest.UsageError("requirement marker(s) name IDs missing from the requirement catalogue "
-                                "(profiles/requirements/*.yaml or a registered rule):\n" + "\n".join(lines))
+        lines = [
+            f"  {rid}: {', '.join(nodes[:3])}{' …' if len(nodes) > 3 else ''}"
+            for rid, nodes in unknown.items()
+        ]
+        raise pytest.UsageError(
+            "requirement marker(s) name IDs missing from the requirement catalogue "
+            "(profiles/requirements/*.yaml or a registered rule):\n" + "\n".join(lines)
+        )
     profile = recorder.settings.profile
     kept, deselected = [], []
     for item in items:
@@ -265,7 +357,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         transactions = list(dict.fromkeys(t for r in requirements for t in r.transactions))
         profiles = list(dict.fromkeys(p for r in requirements for p in r.profiles))
         record = recorder.record(item.nodeid)
-        record.requirements, record.transactions, record.profiles = marked[item.nodeid], transactions, profiles
+        record.requirements, record.transactions, record.profiles = (
+            marked[item.nodeid],
+            transactions,
+            profiles,
+        )
         if profile and profiles and profile not in profiles:
             deselected.append(item)
             continue
@@ -375,21 +471,49 @@ def write_run(recorder: RunRecorder, run_dir: Path) -> str:
     from conformance.requirements import default_directory, load_catalogue
 
     catalogue = load_catalogue()  # complete: every registered rule gets a verdict in the matrix
-    tests = [TestResult(nodeid=r.nodeid, name=r.name, outcome=Outcome(r.outcome), duration=round(r.duration, 6),
-                        requirements=r.requirements, message=r.message, details=r.details,
-                        transactions=r.transactions, profiles=r.profiles,
-                        evidence=[EvidenceRef(**e) for e in r.evidence], findings=r.findings)
-             for r in recorder.tests.values() if r.outcome is not None]
+    tests = [
+        TestResult(
+            nodeid=r.nodeid,
+            name=r.name,
+            outcome=Outcome(r.outcome),
+            duration=round(r.duration, 6),
+            requirements=r.requirements,
+            message=r.message,
+            details=r.details,
+            transactions=r.transactions,
+            profiles=r.profiles,
+            evidence=[EvidenceRef(**e) for e in r.evidence],
+            findings=r.findings,
+        )
+        for r in recorder.tests.values()
+        if r.outcome is not None
+    ]
     settings = recorder.settings
-    artefacts = [Artefact("requirement-catalogue", hash_tree(default_directory()), None),
-                 Artefact("rules", _rules_digest(), f"{len(rules)} rules")]
-    artefacts += [Artefact(name, digest, version) for name, (digest, version) in sorted(recorder.artefacts.items())]
-    run = Run(run_id=recorder.run_id, started=recorder.started,
-              finished=datetime.now(UTC).isoformat(timespec="seconds"), bench_version=__version__,
-              sut=SutInfo(url=settings.url, role=settings.role, profile=settings.profile, preset=settings.preset,
-                          software_name=settings.software_name, software_version=settings.software_version,
-                          embedded=recorder.embedded),
-              tests=tests, requirements=requirement_verdicts(tests, catalogue), artefacts=artefacts)
+    artefacts = [
+        Artefact("requirement-catalogue", hash_tree(default_directory()), None),
+        Artefact("rules", _rules_digest(), f"{len(rules)} rules"),
+    ]
+    artefacts += [
+        Artefact(name, digest, version) for name, (digest, version) in sorted(recorder.artefacts.items())
+    ]
+    run = Run(
+        run_id=recorder.run_id,
+        started=recorder.started,
+        finished=datetime.now(UTC).isoformat(timespec="seconds"),
+        bench_version=__version__,
+        sut=SutInfo(
+            url=settings.url,
+            role=settings.role,
+            profile=settings.profile,
+            preset=settings.preset,
+            software_name=settings.software_name,
+            software_version=settings.software_version,
+            embedded=recorder.embedded,
+        ),
+        tests=tests,
+        requirements=requirement_verdicts(tests, catalogue),
+        artefacts=artefacts,
+    )
     key = load_private_key(Path(settings.signing_key)) if settings.signing_key else None
     return write_run_dir(run, run_dir, key)
 
@@ -434,9 +558,15 @@ class Evidence:
                 break
             path = folder / f"{index}-{_safe_name(name)}"
         path.write_bytes(data)
-        self._record.evidence.append({
-            "name": name, "path": f"evidence/{path.parent.name}/{path.name}", "mime": mime,
-            "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
+        self._record.evidence.append(
+            {
+                "name": name,
+                "path": f"evidence/{path.parent.name}/{path.name}",
+                "mime": mime,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "size": len(data),
+            }
+        )
         if self._allure:
             import allure
             from allure_commons.types import AttachmentType
@@ -450,8 +580,11 @@ class Evidence:
         found = list(source.findings if isinstance(source, ArtefactResult) else source)
         self._record.findings.extend(f.to_dict() for f in found)
         if found:
-            self.attach("findings.json", json.dumps([f.to_dict() for f in found], indent=2, ensure_ascii=False),
-                        "application/json")
+            self.attach(
+                "findings.json",
+                json.dumps([f.to_dict() for f in found], indent=2, ensure_ascii=False),
+                "application/json",
+            )
         return found
 
     def assert_valid(self, result: ArtefactResult, what: str | None = None) -> None:
@@ -459,10 +592,16 @@ class Evidence:
         found = self.findings(result)
         errors = [f for f in found if f.is_error]
         if errors:
-            lines = [f"[{f.rule}] {f.message}" + (f" at {f.location}" if f.location else "")
-                     + (f" (line {f.line})" if f.line else "") + (f" — {f.hint}" if f.hint else "") for f in errors]
-            raise FindingsFailure(f"{what or result.path}: {len(errors)} error(s)\n" + "\n".join(lines), errors,
-                                  recorded=True)
+            lines = [
+                f"[{f.rule}] {f.message}"
+                + (f" at {f.location}" if f.location else "")
+                + (f" (line {f.line})" if f.line else "")
+                + (f" — {f.hint}" if f.hint else "")
+                for f in errors
+            ]
+            raise FindingsFailure(
+                f"{what or result.path}: {len(errors)} error(s)\n" + "\n".join(lines), errors, recorded=True
+            )
 
 
 @pytest.fixture
@@ -471,7 +610,9 @@ def evidence(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     recorder = recorder_of(request.config)
     if recorder.evidence_root is None:
         recorder.evidence_root = tmp_path_factory.mktemp("evidence")
-    return Evidence(recorder.record(request.node.nodeid), recorder.evidence_root, _allure_active(request.config))
+    return Evidence(
+        recorder.record(request.node.nodeid), recorder.evidence_root, _allure_active(request.config)
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -503,32 +644,49 @@ def _module_exists(name: str) -> bool:
 
 
 @contextlib.contextmanager
-def embedded_dmp(db_path: Path, extra_args: Iterable[str] = (), port: int = 0,
-                 timeout: float = _SERVER_START_TIMEOUT) -> Iterator[str]:
+def embedded_dmp(
+    db_path: Path, extra_args: Iterable[str] = (), port: int = 0, timeout: float = _SERVER_START_TIMEOUT
+) -> Iterator[str]:
     """Run ``dmp-conformance serve`` in a subprocess on a loopback port (a free one when 0); yield its base URL
     once /health answers."""
     import httpx
 
     port = port or free_port()
     log_path = db_path.with_suffix(".log")
-    command = [sys.executable, "-c", "from conformance.cli import app; app()", "serve", "--host", "127.0.0.1",
-               "--port", str(port), "--db", f"sqlite:///{db_path}", *extra_args]
+    command = [
+        sys.executable,
+        "-c",
+        "from conformance.cli import app; app()",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--db",
+        f"sqlite:///{db_path}",
+        *extra_args,
+    ]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"the reference DMP exited with code {process.returncode}: "
-                                   f"{log_path.read_text(errors='replace')[-2000:]}")
+                raise RuntimeError(
+                    f"the reference DMP exited with code {process.returncode}: "
+                    f"{log_path.read_text(errors='replace')[-2000:]}"
+                )
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the reference DMP did not answer {url}/health within {timeout:.0f} s: "
-                                   f"{log_path.read_text(errors='replace')[-2000:]}")
+                raise RuntimeError(
+                    f"the reference DMP did not answer {url}/health within {timeout:.0f} s: "
+                    f"{log_path.read_text(errors='replace')[-2000:]}"
+                )
             time.sleep(0.1)
         yield url
     finally:
@@ -547,16 +705,19 @@ def embedded_dmp_args() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def sut_url(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory,
-            embedded_dmp_args: list[str]) -> Iterator[str]:
+def sut_url(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory, embedded_dmp_args: list[str]
+) -> Iterator[str]:
     """Base URL of the SUT: ``--sut-url``, or the embedded reference DMP (temporary SQLite database)."""
     recorder = recorder_of(pytestconfig)
     if recorder.settings.url:
         yield recorder.settings.url.rstrip("/")
         return
     if not reference_dmp_available():
-        pytest.skip("reference DMP not available (conformance.server / the serve command are not installed); "
-                    "pass --sut-url")
+        pytest.skip(
+            "reference DMP not available (conformance.server / the serve command are not installed); "
+            "pass --sut-url"
+        )
     with embedded_dmp(tmp_path_factory.mktemp("reference-dmp") / "dmp.sqlite", embedded_dmp_args) as url:
         recorder.embedded = True
         recorder.settings.url = url
@@ -607,8 +768,11 @@ def synthetic_structure(synthetic_identities: Any) -> Any:
 
 def official_dir_from(config: pytest.Config) -> Path | None:
     """The official artefacts folder, or None when it is not available."""
-    candidates = [config.getoption("--official-dir"), os.environ.get(OFFICIAL_ENV),
-                  str(Path(str(config.rootpath)).parent / "shared" / "official")]
+    candidates = [
+        config.getoption("--official-dir"),
+        os.environ.get(OFFICIAL_ENV),
+        str(Path(str(config.rootpath)).parent / "shared" / "official"),
+    ]
     for candidate in candidates:
         if candidate and Path(candidate).is_dir():
             return Path(candidate).resolve()
@@ -620,8 +784,10 @@ def official_dir(pytestconfig: pytest.Config) -> Path:
     """The official artefacts (``ans-testcontenucda``, ``dmp-lps-package``, ``fhir``); skips when absent."""
     found = official_dir_from(pytestconfig)
     if found is None:
-        pytest.skip("official artefacts not found: pass --official-dir or set DMP_CONFORMANCE_OFFICIAL "
-                    "(CI uses ../shared/official)")
+        pytest.skip(
+            "official artefacts not found: pass --official-dir or set DMP_CONFORMANCE_OFFICIAL "
+            "(CI uses ../shared/official)"
+        )
     return found
 
 
@@ -669,7 +835,9 @@ def dmp_lps_package(pytestconfig: pytest.Config, official_dir: Path) -> Path:
 def golden_dir(pytestconfig: pytest.Config) -> Path:
     """Ground truth of the official pipeline (../shared/golden/cisis-verdicts)."""
     env = os.environ.get("DMP_CONFORMANCE_GOLDEN")
-    path = Path(env) if env else Path(str(pytestconfig.rootpath)).parent / "shared" / "golden" / "cisis-verdicts"
+    path = (
+        Path(env) if env else Path(str(pytestconfig.rootpath)).parent / "shared" / "golden" / "cisis-verdicts"
+    )
     if not path.is_dir():
         pytest.skip("golden verdicts not found (../shared/golden/cisis-verdicts or $DMP_CONFORMANCE_GOLDEN)")
     return path.resolve()
@@ -695,11 +863,20 @@ class MarkerCollector:
             self.errors.append(f"{report.nodeid or '(session)'}: {last}")
 
 
-def collect_requirement_markers(paths: Iterable[Path], extra_args: Iterable[str] = ()) -> tuple[MarkerCollector, int]:
+def collect_requirement_markers(
+    paths: Iterable[Path], extra_args: Iterable[str] = ()
+) -> tuple[MarkerCollector, int]:
     """Collect the tests under ``paths`` in-process and return their requirement markers and pytest's exit code."""
     collector = MarkerCollector()
-    args = ["--collect-only", "-q", "-p", "no:cacheprovider", "--no-requirement-check", *extra_args,
-            *(str(p) for p in paths)]
+    args = [
+        "--collect-only",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--no-requirement-check",
+        *extra_args,
+        *(str(p) for p in paths),
+    ]
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         code = pytest.main(args, plugins=[collector])
     return collector, int(code)

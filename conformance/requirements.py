@@ -41,8 +41,15 @@ _KIND_DEFAULTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 _SEVERITY_LEVEL = {Severity.ERROR: "SHALL", Severity.WARNING: "SHOULD", Severity.INFO: "MAY"}
 # Packages whose rule modules register rules when imported (see load_rule_modules).
-_RULE_PACKAGES = ("conformance.cda", "conformance.xds", "conformance.vihf", "conformance.soap", "conformance.fhir",
-                  "conformance.schematron", "conformance.identity")
+_RULE_PACKAGES = (
+    "conformance.cda",
+    "conformance.xds",
+    "conformance.vihf",
+    "conformance.soap",
+    "conformance.fhir",
+    "conformance.schematron",
+    "conformance.identity",
+)
 
 
 class CatalogueError(ValueError):
@@ -60,7 +67,9 @@ class Requirement:
     transactions: tuple[str, ...] = ()
     manual: str | None = None  # why no automated test can verify it (attestation)
     origin: str = ""  # "profiles/requirements/x.yaml:12" or "rule registry"
-    rules: tuple[str, ...] = ()  # IDs of the registered rules that implement it (its own ID when it is a rule)
+    rules: tuple[
+        str, ...
+    ] = ()  # IDs of the registered rules that implement it (its own ID when it is a rule)
 
     @property
     def mandatory(self) -> bool:
@@ -75,9 +84,18 @@ class Requirement:
         return self.transactions[0] if self.transactions else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "source": self.source, "level": self.level, "actor": self.actor,
-                "profiles": list(self.profiles), "transactions": list(self.transactions), "manual": self.manual,
-                "origin": self.origin, "rules": list(self.rules)}
+        return {
+            "id": self.id,
+            "title": self.title,
+            "source": self.source,
+            "level": self.level,
+            "actor": self.actor,
+            "profiles": list(self.profiles),
+            "transactions": list(self.transactions),
+            "manual": self.manual,
+            "origin": self.origin,
+            "rules": list(self.rules),
+        }
 
 
 @dataclass(slots=True)
@@ -102,8 +120,9 @@ class Catalogue:
         """``ids`` plus the requirements implemented by the rules among them (a test of a rule tests its requirement)."""
         expanded = list(dict.fromkeys(ids))
         for requirement in self.requirements.values():
-            if requirement.id not in expanded and any(r in expanded and r != requirement.id
-                                                      for r in requirement.rules):
+            if requirement.id not in expanded and any(
+                r in expanded and r != requirement.id for r in requirement.rules
+            ):
                 expanded.append(requirement.id)
         return expanded
 
@@ -132,9 +151,17 @@ def _add_rule(requirement: Requirement, rule_id: str) -> Requirement:
 def requirement_of_rule(rule: Rule) -> Requirement:
     profile, actor, transactions = _KIND_DEFAULTS.get(rule.kind, ("Documents", "LPS", ()))
     source = f"bench rule ({rule.kind})" + (f", implements {rule.requirement}" if rule.requirement else "")
-    return Requirement(id=rule.id, title=rule.title, source=source, level=_SEVERITY_LEVEL[rule.severity],
-                       actor=actor, profiles=(profile,), transactions=transactions, origin="rule registry",
-                       rules=(rule.id,))
+    return Requirement(
+        id=rule.id,
+        title=rule.title,
+        source=source,
+        level=_SEVERITY_LEVEL[rule.severity],
+        actor=actor,
+        profiles=(profile,),
+        transactions=transactions,
+        origin="rule registry",
+        rules=(rule.id,),
+    )
 
 
 def default_directory() -> Path:
@@ -161,15 +188,18 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 def _strings(value: Any, where: str, key: str) -> tuple[str, ...]:
     items = value if isinstance(value, list) else [value]
     if not items or not all(isinstance(i, str) and i.strip() for i in items):
-        raise CatalogueError(f"{where}: {key!r} must be a non-empty string or a list of them, found {value!r}")
+        raise CatalogueError(
+            f"{where}: {key!r} must be a non-empty string or a list of them, found {value!r}"
+        )
     return tuple(i.strip() for i in items)
 
 
 def parse_entry(entry: Any, filename: str) -> Requirement:
     """One YAML entry → a Requirement, or a :class:`CatalogueError` saying what is wrong and where."""
     if not isinstance(entry, Mapping):
-        raise CatalogueError(f"{filename}: a requirement must be a mapping with keys {', '.join(_REQUIRED)}, "
-                             f"found {entry!r}")
+        raise CatalogueError(
+            f"{filename}: a requirement must be a mapping with keys {', '.join(_REQUIRED)}, found {entry!r}"
+        )
     where = f"{filename}:{entry.get('__line__', '?')}"
     data = {k: v for k, v in entry.items() if k != "__line__"}
     missing = [k for k in _REQUIRED if data.get(k) in (None, "", [])]
@@ -177,11 +207,14 @@ def parse_entry(entry: Any, filename: str) -> Requirement:
         raise CatalogueError(f"{where}: requirement {data.get('id', '?')!r} lacks {', '.join(missing)}")
     extra = sorted(set(data) - set(_REQUIRED) - set(_OPTIONAL))
     if extra:
-        raise CatalogueError(f"{where}: unknown key(s) {', '.join(extra)}; allowed: "
-                             f"{', '.join(_REQUIRED + _OPTIONAL)}")
+        raise CatalogueError(
+            f"{where}: unknown key(s) {', '.join(extra)}; allowed: {', '.join(_REQUIRED + _OPTIONAL)}"
+        )
     rid = str(data["id"])
     if not ID_PATTERN.match(rid):
-        raise CatalogueError(f"{where}: id {rid!r} must start with a letter and hold only letters, digits, . _ -")
+        raise CatalogueError(
+            f"{where}: id {rid!r} must start with a letter and hold only letters, digits, . _ -"
+        )
     for key in ("title", "source"):
         if not isinstance(data[key], str):
             raise CatalogueError(f"{where}: {rid}: {key} must be text")
@@ -196,14 +229,24 @@ def parse_entry(entry: Any, filename: str) -> Requirement:
     transactions = _strings(data["transaction"], where, "transaction") if data.get("transaction") else ()
     bad = [t for t in transactions if not TRANSACTION_PATTERN.match(t)]
     if bad:
-        raise CatalogueError(f"{where}: {rid}: transaction {bad[0]!r} is neither a DMP transaction (TD2.1, TD3.1b) "
-                             "nor an IHE one (ITI-41)")
+        raise CatalogueError(
+            f"{where}: {rid}: transaction {bad[0]!r} is neither a DMP transaction (TD2.1, TD3.1b) "
+            "nor an IHE one (ITI-41)"
+        )
     manual = data.get("manual")
     if manual is not None and not (isinstance(manual, str) and manual.strip()):
         raise CatalogueError(f"{where}: {rid}: manual must give the reason as text")
-    return Requirement(id=rid, title=data["title"].strip(), source=data["source"].strip(), level=data["level"],
-                       actor=data["actor"], profiles=profiles, transactions=transactions, manual=manual,
-                       origin=where)
+    return Requirement(
+        id=rid,
+        title=data["title"].strip(),
+        source=data["source"].strip(),
+        level=data["level"],
+        actor=data["actor"],
+        profiles=profiles,
+        transactions=transactions,
+        manual=manual,
+        origin=where,
+    )
 
 
 def _display(path: Path) -> str:
@@ -238,8 +281,10 @@ def load_catalogue(directory: Path | None = None, *, with_rules: bool = True) ->
         for requirement in load_file(path):
             previous = catalogue.requirements.get(requirement.id)
             if previous:
-                raise CatalogueError(f"{requirement.origin}: duplicate id {requirement.id} "
-                                     f"(first defined at {previous.origin})")
+                raise CatalogueError(
+                    f"{requirement.origin}: duplicate id {requirement.id} "
+                    f"(first defined at {previous.origin})"
+                )
             catalogue.requirements[requirement.id] = requirement
     if with_rules:
         errors = load_rule_modules()
@@ -279,8 +324,11 @@ def load_rule_modules() -> list[str]:
         if package is None:
             continue
         attempt(f"{package_name}.kind")
-        for info in pkgutil.walk_packages(getattr(package, "__path__", []), prefix=f"{package_name}.",
-                                          onerror=lambda name: errors.append(f"{name}: cannot be imported")):
+        for info in pkgutil.walk_packages(
+            getattr(package, "__path__", []),
+            prefix=f"{package_name}.",
+            onerror=lambda name: errors.append(f"{name}: cannot be imported"),
+        ):
             parts = info.name.split(".")
             if any(p == "rules" or p.startswith("rules_") for p in parts[2:]):
                 attempt(info.name)
@@ -313,14 +361,19 @@ class Coverage:
         for profile in PROFILES:
             mine = [r for r in self.catalogue if profile in r.profiles]
             automated = [r for r in mine if r.manual is None]
-            result[profile] = (sum(1 for r in automated if r.id in self.tested), len(automated),
-                               len(mine) - len(automated))
+            result[profile] = (
+                sum(1 for r in automated if r.id in self.tested),
+                len(automated),
+                len(mine) - len(automated),
+            )
         return result
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "requirements": len(self.catalogue),
-            "profiles": {p: {"tested": t, "automated": a, "manual": m} for p, (t, a, m) in self.by_profile().items()},
+            "profiles": {
+                p: {"tested": t, "automated": a, "manual": m} for p, (t, a, m) in self.by_profile().items()
+            },
             "tested": {k: sorted(v) for k, v in sorted(self.tested.items())},
             "untested": [r.id for r in self.untested],
             "manual": {r.id: r.manual for r in self.manual},

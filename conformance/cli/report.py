@@ -9,8 +9,9 @@ from rich.console import Console
 
 from conformance.reports import rerender_html, verify_run
 
-report_app = typer.Typer(help="Signed certification reports: verify a run directory, re-render its HTML.",
-                         no_args_is_help=True)
+report_app = typer.Typer(
+    help="Signed certification reports: verify a run directory, re-render its HTML.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -20,8 +21,9 @@ def register(app: typer.Typer) -> None:
 @report_app.command("verify")
 def verify(
     run_dir: Path = typer.Argument(..., help="The run directory (holding manifest.json)."),
-    public_key: Path | None = typer.Option(None, "--public-key",
-                                           help="Expected Ed25519 public key (PEM); default: manifest.pub."),
+    public_key: Path | None = typer.Option(
+        None, "--public-key", help="Expected Ed25519 public key (PEM); default: manifest.pub."
+    ),
 ) -> None:
     """Exit 0 when every file matches the signed manifest; exit 1 naming each changed, removed or added file."""
     console = Console(highlight=False)
@@ -30,10 +32,14 @@ def verify(
         raise typer.Exit(2)
     result = verify_run(run_dir, public_key)
     if result.ok:
-        console.print(f"[green]OK[/green] {result.files} files match the manifest signed by {result.fingerprint}")
+        console.print(
+            f"[green]OK[/green] {result.files} files match the manifest signed by {result.fingerprint}"
+        )
         if public_key is None:
-            console.print("compare this fingerprint with the one printed when the run was made, or pass "
-                          "--public-key, to be sure of who signed it")
+            console.print(
+                "compare this fingerprint with the one printed when the run was made, or pass "
+                "--public-key, to be sure of who signed it"
+            )
         return
     console.print(f"[red]FAILED[/red] {run_dir}: {len(result.problems)} problem(s)")
     for problem in result.problems:
@@ -44,11 +50,20 @@ def verify(
 @report_app.command("render")
 def render(
     run_dir: Path = typer.Argument(..., help="The run directory (holding report.json)."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the HTML here (default: report.html "
-                                       "of the run; the rendering is deterministic, so an unchanged report "
-                                       "keeps the manifest valid)."),
-    pdf: Path | None = typer.Option(None, "--pdf", help="Also write a PDF here ([pdf] extra); keep it outside "
-                                    "the run directory, where it would be an unsigned, added file."),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Write the HTML here (default: report.html "
+        "of the run; the rendering is deterministic, so an unchanged report "
+        "keeps the manifest valid).",
+    ),
+    pdf: Path | None = typer.Option(
+        None,
+        "--pdf",
+        help="Also write a PDF here ([pdf] extra); keep it outside "
+        "the run directory, where it would be an unsigned, added file.",
+    ),
 ) -> None:
     """Regenerate the HTML report from report.json (and optionally a PDF)."""
     from conformance.reports import load_run

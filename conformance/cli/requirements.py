@@ -11,8 +11,9 @@ from rich.table import Table
 
 from conformance.requirements import PROFILES, Catalogue, CatalogueError, compute_coverage, load_catalogue
 
-requirements_app = typer.Typer(help="The requirement catalogue (YAML + registered rules) and its test coverage.",
-                               no_args_is_help=True)
+requirements_app = typer.Typer(
+    help="The requirement catalogue (YAML + registered rules) and its test coverage.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +27,9 @@ def _catalogue(directory: Path | None) -> Catalogue:
         typer.echo(f"requirement catalogue error: {exc}", err=True)
         raise typer.Exit(2) from exc
     for error in catalogue.load_errors:
-        typer.echo(f"warning: rules missing from the catalogue, a rule module failed to import: {error}", err=True)
+        typer.echo(
+            f"warning: rules missing from the catalogue, a rule module failed to import: {error}", err=True
+        )
     return catalogue
 
 
@@ -70,19 +73,26 @@ def coverage(
     if directory is not None:
         import os
 
-        os.environ["DMP_CONFORMANCE_REQUIREMENTS"] = str(directory)  # the plugin in the collection reads it too
+        os.environ["DMP_CONFORMANCE_REQUIREMENTS"] = str(
+            directory
+        )  # the plugin in the collection reads it too
     collector, code = collect_requirement_markers(paths)
     catalogue = _catalogue(directory)
     result = compute_coverage(catalogue, collector.markers)
     if format == "json":
-        typer.echo(json.dumps({**result.to_dict(), "collection_errors": collector.errors}, indent=2,
-                              ensure_ascii=False))
+        typer.echo(
+            json.dumps(
+                {**result.to_dict(), "collection_errors": collector.errors}, indent=2, ensure_ascii=False
+            )
+        )
     else:
         console = Console()
         automated = result.automated
         tested = [r for r in automated if r.id in result.tested]
-        console.print(f"[bold]{len(catalogue)}[/bold] requirements: {len(tested)}/{len(automated)} automated ones "
-                      f"tested by {len(collector.markers)} collected tests, {len(result.manual)} manual (attested)")
+        console.print(
+            f"[bold]{len(catalogue)}[/bold] requirements: {len(tested)}/{len(automated)} automated ones "
+            f"tested by {len(collector.markers)} collected tests, {len(result.manual)} manual (attested)"
+        )
         profiles = Table(title="Coverage per homologation profile")
         for column in ("Profile", "Tested", "Automated", "Manual"):
             profiles.add_column(column, justify="left" if column == "Profile" else "right")

@@ -22,16 +22,24 @@ def register(app: typer.Typer) -> None:
 
 def run(
     context: typer.Context,
-    sut_url: str | None = typer.Option(None, "--sut-url", help="Base URL of the DMP under test "
-                                       "(default: start the embedded reference DMP)."),
-    profile: str | None = typer.Option(None, "--profile", help="Homologation profile to test (default: all)."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Run directory "
-                                       "(default: reports/output/<timestamp>)."),
+    sut_url: str | None = typer.Option(
+        None, "--sut-url", help="Base URL of the DMP under test (default: start the embedded reference DMP)."
+    ),
+    profile: str | None = typer.Option(
+        None, "--profile", help="Homologation profile to test (default: all)."
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Run directory (default: reports/output/<timestamp>)."
+    ),
     preset: Path | None = typer.Option(None, "--preset", help="YAML preset of the SUT settings."),
-    signing_key: Path | None = typer.Option(None, "--signing-key", help="Ed25519 private key (PEM) signing the "
-                                            "manifest (default: a key generated for this run)."),
-    suite: str = typer.Option("server_role", "--suite", help=f"Suite to run ({', '.join(available_suites())}) or a "
-                                "folder of tests."),
+    signing_key: Path | None = typer.Option(
+        None,
+        "--signing-key",
+        help="Ed25519 private key (PEM) signing the manifest (default: a key generated for this run).",
+    ),
+    suite: str = typer.Option(
+        "server_role", "--suite", help=f"Suite to run ({', '.join(available_suites())}) or a folder of tests."
+    ),
     select: str | None = typer.Option(None, "-k", help="Only tests matching this pytest -k expression."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show pytest's per-test output."),
 ) -> None:
@@ -54,16 +62,31 @@ def run(
     if run_dir.exists() and any(run_dir.iterdir()):
         typer.echo(f"the run directory {run_dir} already exists and is not empty", err=True)
         raise typer.Exit(2)
-    args = [str(path), "--report-dir", str(run_dir), "--sut-role", ROLES.get(path.name, "server"),
-            "-p", "no:cacheprovider", "-v" if verbose else "-q"]
-    for option, value in (("--sut-url", sut_url), ("--profile", profile), ("--sut-preset", preset),
-                          ("--signing-key", signing_key), ("-k", select)):
+    args = [
+        str(path),
+        "--report-dir",
+        str(run_dir),
+        "--sut-role",
+        ROLES.get(path.name, "server"),
+        "-p",
+        "no:cacheprovider",
+        "-v" if verbose else "-q",
+    ]
+    for option, value in (
+        ("--sut-url", sut_url),
+        ("--profile", profile),
+        ("--sut-preset", preset),
+        ("--signing-key", signing_key),
+        ("-k", select),
+    ):
         if value is not None:
             args += [option, str(value)]
     code = pytest.main([*args, *context.args])
     report = run_dir / "report.json"
-    if code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) \
-            or not report.is_file():
+    if (
+        code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR)
+        or not report.is_file()
+    ):
         console.print(f"[red]the suite could not run[/red] (pytest exit code {int(code)})")
         raise typer.Exit(2)
     summary = json.loads(report.read_text(encoding="utf-8"))["summary"]
@@ -84,8 +107,10 @@ def _print_summary(console: Console, summary: dict[str, object], run_dir: Path, 
     for name, verdict in verdicts.items():
         table.add_row(name, f"[{colours[verdict]}]{verdict}[/{colours[verdict]}]")
     console.print(table)
-    console.print(f"tests: {tests['passed']} passed, {tests['failed']} failed, {tests['error']} error(s), "
-                  f"{tests['skipped']} skipped")
+    console.print(
+        f"tests: {tests['passed']} passed, {tests['failed']} failed, {tests['error']} error(s), "
+        f"{tests['skipped']} skipped"
+    )
     if not tested:
         verdict = "[yellow]NOTHING TESTED[/yellow] (every test was skipped: see the reasons above)"
     else:

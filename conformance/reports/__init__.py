@@ -16,6 +16,22 @@ from conformance.reports.model import (
 )
 from conformance.reports.rundir import load_run, rerender_html, write_run_dir
 
-__all__ = ["SCHEMA_ID", "Artefact", "EvidenceRef", "Outcome", "RequirementVerdict", "Run", "SutInfo", "TestResult",
-           "Verdict", "Verification", "fingerprint", "load_run", "requirement_verdicts", "rerender_html",
-           "sign_run", "verify_run", "write_run_dir"]
+__all__ = [
+    "SCHEMA_ID",
+    "Artefact",
+    "EvidenceRef",
+    "Outcome",
+    "RequirementVerdict",
+    "Run",
+    "SutInfo",
+    "TestResult",
+    "Verdict",
+    "Verification",
+    "fingerprint",
+    "load_run",
+    "requirement_verdicts",
+    "rerender_html",
+    "sign_run",
+    "verify_run",
+    "write_run_dir",
+]

@@ -57,7 +57,7 @@ def fingerprint(public_key: Ed25519PublicKey) -> str:
     """SHA-256 of the raw 32-byte public key, as colon-separated hex pairs of the first 16 bytes."""
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     digest = hashlib.sha256(raw).hexdigest()
-    return "SHA256:" + ":".join(digest[i:i + 2] for i in range(0, 32, 2))
+    return "SHA256:" + ":".join(digest[i : i + 2] for i in range(0, 32, 2))
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:
@@ -86,8 +86,10 @@ def public_pem(key: Ed25519PublicKey) -> bytes:
 
 
 def build_manifest(run_dir: Path) -> dict[str, object]:
-    files = [{"path": rel, "sha256": sha256_file(path), "size": path.stat().st_size}
-             for rel, path in run_files(run_dir)]
+    files = [
+        {"path": rel, "sha256": sha256_file(path), "size": path.stat().st_size}
+        for rel, path in run_files(run_dir)
+    ]
     return {"schema": MANIFEST_SCHEMA, "algorithm": "sha256", "signature": "ed25519", "files": files}
 
 
@@ -130,14 +132,18 @@ def verify_run(run_dir: Path, public_key: Path | None = None) -> Verification:
         return Verification([str(exc)], None, 0)
     assert key is not None  # checked above: manifest.pub exists when no key is given
     if public_key and embedded is not None and public_pem(embedded) != public_pem(key):
-        problems.append(f"manifest.pub ({fingerprint(embedded)}) is not the expected key {public_key} "
-                        f"({fingerprint(key)})")
+        problems.append(
+            f"manifest.pub ({fingerprint(embedded)}) is not the expected key {public_key} "
+            f"({fingerprint(key)})"
+        )
     manifest_bytes = (run_dir / MANIFEST).read_bytes()
     try:
         key.verify((run_dir / SIGNATURE).read_bytes(), manifest_bytes)
     except InvalidSignature:
-        problems.append(f"manifest.sig does not match manifest.json under key {fingerprint(key)}: "
-                        "the manifest was changed or signed with another key")
+        problems.append(
+            f"manifest.sig does not match manifest.json under key {fingerprint(key)}: "
+            "the manifest was changed or signed with another key"
+        )
     try:
         listed = {entry["path"]: entry for entry in json.loads(manifest_bytes)["files"]}
     except (ValueError, KeyError, TypeError) as exc:
@@ -151,8 +157,10 @@ def verify_run(run_dir: Path, public_key: Path | None = None) -> Verification:
             continue
         actual = sha256_file(path)
         if actual != entry["sha256"]:
-            problems.append(f"{rel}: changed (sha256 {actual}, manifest says {entry['sha256']}; "
-                            f"size {path.stat().st_size}, manifest says {entry['size']})")
+            problems.append(
+                f"{rel}: changed (sha256 {actual}, manifest says {entry['sha256']}; "
+                f"size {path.stat().st_size}, manifest says {entry['size']})"
+            )
     for rel in sorted(set(present) - set(listed)):
         problems.append(f"{rel}: added (not listed in the manifest)")
     return Verification(problems, fingerprint(key), len(listed))

@@ -140,24 +140,42 @@ class Run:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["summary"] = {"tests": self.counts(), "conformant": self.conformant,
-                           "verdicts": {k: v.value for k, v in self.profile_verdicts().items()},
-                           "requirements": {v.value: sum(1 for r in self.requirements if r.verdict is v)
-                                            for v in Verdict}}
+        data["summary"] = {
+            "tests": self.counts(),
+            "conformant": self.conformant,
+            "verdicts": {k: v.value for k, v in self.profile_verdicts().items()},
+            "requirements": {v.value: sum(1 for r in self.requirements if r.verdict is v) for v in Verdict},
+        }
         return _plain(data)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Run:
         if data.get("schema") != SCHEMA_ID:
             raise ValueError(f"not a {SCHEMA_ID} report (schema is {data.get('schema')!r})")
-        tests = [TestResult(**{**t, "outcome": Outcome(t["outcome"]),
-                               "evidence": [EvidenceRef(**e) for e in t.get("evidence", [])]})
-                 for t in data.get("tests", [])]
-        requirements = [RequirementVerdict(**{**r, "verdict": Verdict(r["verdict"])})
-                        for r in data.get("requirements", [])]
-        return cls(run_id=data["run_id"], started=data["started"], finished=data["finished"],
-                   bench_version=data["bench_version"], sut=SutInfo(**data.get("sut", {})), tests=tests,
-                   requirements=requirements, artefacts=[Artefact(**a) for a in data.get("artefacts", [])])
+        tests = [
+            TestResult(
+                **{
+                    **t,
+                    "outcome": Outcome(t["outcome"]),
+                    "evidence": [EvidenceRef(**e) for e in t.get("evidence", [])],
+                }
+            )
+            for t in data.get("tests", [])
+        ]
+        requirements = [
+            RequirementVerdict(**{**r, "verdict": Verdict(r["verdict"])})
+            for r in data.get("requirements", [])
+        ]
+        return cls(
+            run_id=data["run_id"],
+            started=data["started"],
+            finished=data["finished"],
+            bench_version=data["bench_version"],
+            sut=SutInfo(**data.get("sut", {})),
+            tests=tests,
+            requirements=requirements,
+            artefacts=[Artefact(**a) for a in data.get("artefacts", [])],
+        )
 
 
 def _plain(value: Any) -> Any:
@@ -189,8 +207,17 @@ def requirement_verdicts(tests: Iterable[TestResult], catalogue: Catalogue) -> l
             verdict = Verdict.MANUAL
         else:
             verdict = Verdict.NOT_TESTED
-        verdicts.append(RequirementVerdict(
-            id=requirement.id, title=requirement.title, level=requirement.level, actor=requirement.actor,
-            profiles=list(requirement.profiles), transactions=list(requirement.transactions), verdict=verdict,
-            tests=[t.nodeid for t in carried], manual=requirement.manual))
+        verdicts.append(
+            RequirementVerdict(
+                id=requirement.id,
+                title=requirement.title,
+                level=requirement.level,
+                actor=requirement.actor,
+                profiles=list(requirement.profiles),
+                transactions=list(requirement.transactions),
+                verdict=verdict,
+                tests=[t.nodeid for t in carried],
+                manual=requirement.manual,
+            )
+        )
     return verdicts

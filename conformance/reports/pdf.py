@@ -19,7 +19,9 @@ def render_pdf(html: str, output: Path) -> Path:
     try:
         from weasyprint import HTML
     except (ImportError, OSError) as exc:  # OSError: the Pango/fontconfig libraries are missing
-        raise PdfUnavailable("PDF export needs the [pdf] extra (pip install 'dmp-conformance[pdf]') and the "
-                             f"system packages libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core ({exc})") from exc
+        raise PdfUnavailable(
+            "PDF export needs the [pdf] extra (pip install 'dmp-conformance[pdf]') and the "
+            f"system packages libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core ({exc})"
+        ) from exc
     HTML(string=html, url_fetcher=_no_fetch).write_pdf(output)
     return output

@@ -25,8 +25,9 @@ def write_run_dir(run: Run, run_dir: Path, key: Ed25519PrivateKey | None = None)
     Returns the fingerprint of the signing key.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / REPORT_JSON).write_text(json.dumps(run.to_dict(), indent=2, ensure_ascii=False) + "\n",
-                                       encoding="utf-8")
+    (run_dir / REPORT_JSON).write_text(
+        json.dumps(run.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     (run_dir / REPORT_HTML).write_text(render_html(run, run_dir), encoding="utf-8")
     (run_dir / JUNIT_XML).write_bytes(render_junit(run))
     return sign_run(run_dir, key)

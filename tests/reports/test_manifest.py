@@ -20,7 +20,9 @@ def test_untouched_run_verifies(signed_run: tuple[Run, Path, str]) -> None:
     _, run_dir, printed = signed_run
     result = verify_run(run_dir)
     assert result.ok, result.problems
-    assert result.fingerprint == printed and result.files == 4  # report.json/html, junit.xml, one evidence file
+    assert (
+        result.fingerprint == printed and result.files == 4
+    )  # report.json/html, junit.xml, one evidence file
     cli = runner.invoke(app, ["report", "verify", str(run_dir)])
     assert cli.exit_code == 0 and "OK 4 files" in cli.output
 
@@ -32,7 +34,9 @@ def test_a_changed_byte_is_detected(signed_run: tuple[Run, Path, str]) -> None:
     data[10] ^= 0x01
     target.write_bytes(bytes(data))
     result = verify_run(run_dir)
-    assert result.problems == [p for p in result.problems if p.startswith("evidence/t_td21/response.xml: changed")]
+    assert result.problems == [
+        p for p in result.problems if p.startswith("evidence/t_td21/response.xml: changed")
+    ]
     assert len(result.problems) == 1
     cli = runner.invoke(app, ["report", "verify", str(run_dir)])
     assert cli.exit_code == 1 and "evidence/t_td21/response.xml: changed" in cli.output
@@ -65,8 +69,9 @@ def test_wrong_key_is_reported(signed_run: tuple[Run, Path, str], tmp_path: Path
     assert cli.exit_code == 1
 
 
-def test_re_signed_with_a_forged_key_fails_against_the_expected_key(signed_run: tuple[Run, Path, str],
-                                                                   tmp_path: Path) -> None:
+def test_re_signed_with_a_forged_key_fails_against_the_expected_key(
+    signed_run: tuple[Run, Path, str], tmp_path: Path
+) -> None:
     _, run_dir, _ = signed_run
     expected = tmp_path / "expected.pub"
     expected.write_bytes((run_dir / "manifest.pub").read_bytes())
@@ -83,8 +88,11 @@ def test_given_signing_key_is_used(tmp_path: Path, catalogue: object) -> None:
 
     key = Ed25519PrivateKey.generate()
     pem = tmp_path / "key.pem"
-    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     run_dir = tmp_path / "run"
     printed = write_run_dir(make_run(catalogue, run_dir), run_dir, load_private_key(pem))
     assert printed == fingerprint(key.public_key())
@@ -99,7 +107,9 @@ def test_missing_signature_and_bad_key_file(signed_run: tuple[Run, Path, str], t
     bad.write_text("not a key")
     assert "not a readable PEM public key" in verify_run(run_dir, bad).problems[0]
     (run_dir / "manifest.sig").unlink()
-    assert verify_run(run_dir).problems == ["manifest.sig is missing: the run is not signed or the file was removed"]
+    assert verify_run(run_dir).problems == [
+        "manifest.sig is missing: the run is not signed or the file was removed"
+    ]
 
 
 def test_render_regenerates_identical_html(signed_run: tuple[Run, Path, str], tmp_path: Path) -> None:

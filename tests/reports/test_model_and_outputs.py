@@ -51,40 +51,68 @@ def test_verdicts(signed_run: tuple[Run, Path, str]) -> None:
 
 
 def test_a_requirement_fails_when_any_of_its_tests_fails(catalogue: Catalogue) -> None:
-    tests = [TestResult("a::ok", "ok", Outcome.PASSED, 0.0, ["BENCH-WSA"]),
-             TestResult("a::ko", "ko", Outcome.FAILED, 0.0, ["BENCH-WSA"])]
+    tests = [
+        TestResult("a::ok", "ok", Outcome.PASSED, 0.0, ["BENCH-WSA"]),
+        TestResult("a::ko", "ko", Outcome.FAILED, 0.0, ["BENCH-WSA"]),
+    ]
     (verdict,) = [v for v in requirement_verdicts(tests, catalogue) if v.id == "BENCH-WSA"]
     assert verdict.verdict is Verdict.FAIL and verdict.tests == ["a::ok", "a::ko"]
 
 
-def test_html_has_verdict_matrix_failure_first_and_escapes_everything(signed_run: tuple[Run, Path, str]) -> None:
+def test_html_has_verdict_matrix_failure_first_and_escapes_everything(
+    signed_run: tuple[Run, Path, str],
+) -> None:
     _, run_dir, _ = signed_run
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     assert 'data-verdict="fail"' in html and "NOT CONFORMANT" in html
-    assert '<div class="card" data-profile="Alimentation"><h3>Alimentation</h3><span class="v v-fail">' in html
+    assert (
+        '<div class="card" data-profile="Alimentation"><h3>Alimentation</h3><span class="v v-fail">' in html
+    )
     assert html.index("test_feed") < html.index("Requirement matrix")  # failures come first
     assert "classCode &lt;b&gt;11488-4&lt;/b&gt; not in JDV_J57" in html and "/rim:Extrinsic[1]" in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html  # the raw exchange, escaped
     assert "<script" not in html  # no script at all, and nothing fetched from outside
     assert "<link" not in html and "@import" not in html and "url(" not in html
-    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "").replace("http://127.0.0.1:1", "")
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
+        "http://127.0.0.1:1", ""
+    )
     assert html.count("<svg") == 2
-    assert '<a href="evidence/t_td21/response.xml">' in html  # evidence opens from the run directory, relatively
+    assert (
+        '<a href="evidence/t_td21/response.xml">' in html
+    )  # evidence opens from the run directory, relatively
 
 
 def test_html_says_nothing_tested_when_all_skipped(catalogue: Catalogue) -> None:
     tests = [TestResult("a::s", "s", Outcome.SKIPPED, 0.0, ["BENCH-WSA"], message="no SUT")]
-    run = Run("r", "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00", "0.1.0",
-              sut=Run.from_dict({"schema": "dmp-conformance/report/v1", "run_id": "r", "started": "",
-                                 "finished": "", "bench_version": ""}).sut,
-              tests=tests, requirements=requirement_verdicts(tests, catalogue))
+    run = Run(
+        "r",
+        "2026-01-01T00:00:00+00:00",
+        "2026-01-01T00:00:00+00:00",
+        "0.1.0",
+        sut=Run.from_dict(
+            {
+                "schema": "dmp-conformance/report/v1",
+                "run_id": "r",
+                "started": "",
+                "finished": "",
+                "bench_version": "",
+            }
+        ).sut,
+        tests=tests,
+        requirements=requirement_verdicts(tests, catalogue),
+    )
     assert 'data-verdict="not-tested"' in render_html(run)
 
 
 def test_junit_lists_every_test_with_its_state(signed_run: tuple[Run, Path, str]) -> None:
     _, run_dir, _ = signed_run
     suite = etree.parse(str(run_dir / "junit.xml")).getroot()[0]
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("4", "1", "1", "1")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == (
+        "4",
+        "1",
+        "1",
+        "1",
+    )
     feed = suite.find("testcase[@name='test_feed']")
     assert feed.find("failure").get("message").startswith("RegistryResponse status Failure")
     assert feed.find("properties/property").get("value") == "BENCH-DMP-TD2.1"
@@ -98,14 +126,38 @@ CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser") if sh
 def test_html_renders_in_headless_chromium(signed_run: tuple[Run, Path, str], tmp_path: Path) -> None:
     _, run_dir, _ = signed_run
     shot = tmp_path / "report.png"
-    subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,2000",
-                    f"--screenshot={shot}", (run_dir / "report.html").as_uri()],
-                   check=True, timeout=60, capture_output=True)
+    subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1280,2000",
+            f"--screenshot={shot}",
+            (run_dir / "report.html").as_uri(),
+        ],
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
     assert shot.is_file() and shot.stat().st_size > 10_000
     # The DOM as the browser built it still holds the verdict (the page parses without errors).
-    dom = subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                          f"--user-data-dir={tmp_path / 'profile2'}", "--dump-dom",
-                          (run_dir / "report.html").as_uri()], check=True, timeout=60, capture_output=True,
-                         text=True).stdout
+    dom = subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile2'}",
+            "--dump-dom",
+            (run_dir / "report.html").as_uri(),
+        ],
+        check=True,
+        timeout=60,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert "NOT CONFORMANT" in dom

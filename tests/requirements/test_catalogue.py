@@ -49,7 +49,15 @@ def shipped() -> Catalogue:
 
 
 def test_shipped_catalogue_loads_and_holds_the_official_ids(shipped: Catalogue) -> None:
-    for rid in ("EX_2.1-1140", "RG_0320", "PRE_TPS", "EX_3.1-1030", "RG_3430", "BENCH-WSA", "BENCH-DMP-TD2.1"):
+    for rid in (
+        "EX_2.1-1140",
+        "RG_0320",
+        "PRE_TPS",
+        "EX_3.1-1030",
+        "RG_3430",
+        "BENCH-WSA",
+        "BENCH-DMP-TD2.1",
+    ):
         assert rid in shipped
     assert shipped.get("RG_0320").manual  # a user-interface rule is attested, not tested
     assert shipped.get("EX_2.1-1140").transactions == ("TD2.1", "ITI-41")
@@ -69,15 +77,27 @@ def test_good_file_parses_lists_and_manual(tmp_path: Path) -> None:
     assert first.origin.endswith("a.yaml:2")
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    (("level: SHALL", "level: MUST"), "a.yaml:2: EX_2.1-1140: level 'MUST' is not one of SHALL, SHOULD, MAY"),
-    (("profile: Alimentation", "profile: Feeding"), "a.yaml:2: EX_2.1-1140: profile 'Feeding'"),
-    (("actor: LPS\n    transaction", "actor: EAI\n    transaction"), "a.yaml:2: EX_2.1-1140: actor 'EAI'"),
-    (("    source: DevBox\n", ""), "a.yaml:9: requirement 'PRE_GEN' lacks source"),
-    (("    manual: attestation", "    manual: attestation\n    owner: me"), "a.yaml:9: unknown key(s) owner"),
-    (("id: PRE_GEN", "id: PRE GEN"), "a.yaml:9: id 'PRE GEN' must start with a letter"),
-    (("manual: attestation", "manual: ''"), "a.yaml:9: PRE_GEN: manual must give the reason as text"),
-])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ("level: SHALL", "level: MUST"),
+            "a.yaml:2: EX_2.1-1140: level 'MUST' is not one of SHALL, SHOULD, MAY",
+        ),
+        (("profile: Alimentation", "profile: Feeding"), "a.yaml:2: EX_2.1-1140: profile 'Feeding'"),
+        (
+            ("actor: LPS\n    transaction", "actor: EAI\n    transaction"),
+            "a.yaml:2: EX_2.1-1140: actor 'EAI'",
+        ),
+        (("    source: DevBox\n", ""), "a.yaml:9: requirement 'PRE_GEN' lacks source"),
+        (
+            ("    manual: attestation", "    manual: attestation\n    owner: me"),
+            "a.yaml:9: unknown key(s) owner",
+        ),
+        (("id: PRE_GEN", "id: PRE GEN"), "a.yaml:9: id 'PRE GEN' must start with a letter"),
+        (("manual: attestation", "manual: ''"), "a.yaml:9: PRE_GEN: manual must give the reason as text"),
+    ],
+)
 def test_bad_entry_names_file_and_line(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
     path = write(tmp_path, "a.yaml", GOOD.replace(*change, 1))
     with pytest.raises(CatalogueError, match=None) as error:
@@ -95,7 +115,9 @@ def test_bad_yaml_and_bad_shape(tmp_path: Path) -> None:
 def test_duplicate_id_across_files(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", GOOD)
     write(tmp_path, "b.yaml", GOOD)
-    with pytest.raises(CatalogueError, match=r"b\.yaml:2: duplicate id EX_2.1-1140 \(first defined at .*a\.yaml:2\)"):
+    with pytest.raises(
+        CatalogueError, match=r"b\.yaml:2: duplicate id EX_2.1-1140 \(first defined at .*a\.yaml:2\)"
+    ):
         load_catalogue(tmp_path, with_rules=False)
 
 
@@ -145,14 +167,18 @@ def test_coverage_command_passes_on_known_ids_and_fails_on_unknown(tmp_path: Pat
     result = runner.invoke(app, ["requirements", "coverage", str(suite), "--format", "json"])
     assert result.exit_code == 0, result.output
     assert '"EX_2.1-1140"' in result.output
-    write(suite, "test_cov_unknown.py", TESTS_OK.replace("EX_2.1-1140", "EX_9.9-9999").replace("known", "unk"))
+    write(
+        suite, "test_cov_unknown.py", TESTS_OK.replace("EX_2.1-1140", "EX_9.9-9999").replace("known", "unk")
+    )
     result = runner.invoke(app, ["requirements", "coverage", str(suite)])
     assert result.exit_code == 1
     assert "unknown requirement ID EX_9.9-9999" in result.output
 
 
 def test_list_command_filters_by_profile() -> None:
-    result = CliRunner().invoke(app, ["requirements", "list", "--profile", "Consultation", "--format", "json"])
+    result = CliRunner().invoke(
+        app, ["requirements", "list", "--profile", "Consultation", "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     assert '"RG_3210"' in result.output and '"RG_3430"' not in result.output
 

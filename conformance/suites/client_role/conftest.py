@@ -30,8 +30,12 @@ class LpsScenario:
         self.process: subprocess.Popen[bytes] | None = None
         if command:
             with log_path.open("wb") as log:
-                self.process = subprocess.Popen(shlex.split(command), stdout=log, stderr=subprocess.STDOUT,
-                                                env={**os.environ, URL_ENV: url})
+                self.process = subprocess.Popen(
+                    shlex.split(command),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env={**os.environ, URL_ENV: url},
+                )
 
     def ended(self) -> str | None:
         """Why waiting is pointless (the scenario finished), or None."""
@@ -58,14 +62,17 @@ def reference_dmp(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPath
     with embedded_dmp(folder / "dmp.sqlite", settings.dmp_options, port=settings.dmp_port) as url:
         reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.write_line(f"\nreference DMP for the LPS under test: {url}/si-dmp-server/v2/services/"
-                                "{registry,repository,patients,habilitations}")
+            reporter.write_line(
+                f"\nreference DMP for the LPS under test: {url}/si-dmp-server/v2/services/"
+                "{registry,repository,patients,habilitations}"
+            )
         yield url
 
 
 @pytest.fixture(scope="session")
-def lps_scenario(pytestconfig: pytest.Config, reference_dmp: str, tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[LpsScenario]:
+def lps_scenario(
+    pytestconfig: pytest.Config, reference_dmp: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LpsScenario]:
     settings: SutSettings = recorder_of(pytestconfig).settings
     scenario = LpsScenario(settings.lps_command, reference_dmp, tmp_path_factory.mktemp("lps") / "lps.log")
     yield scenario
@@ -73,8 +80,9 @@ def lps_scenario(pytestconfig: pytest.Config, reference_dmp: str, tmp_path_facto
 
 
 @pytest.fixture
-def lps_capture(pytestconfig: pytest.Config, reference_dmp: str, lps_scenario: LpsScenario,
-                evidence: Evidence) -> Iterator[Callable[[str], dict[str, Any]]]:
+def lps_capture(
+    pytestconfig: pytest.Config, reference_dmp: str, lps_scenario: LpsScenario, evidence: Evidence
+) -> Iterator[Callable[[str], dict[str, Any]]]:
     """``lps_capture("TD2.1")``: wait for that request from the LPS; its request and answer become evidence."""
     timeout = recorder_of(pytestconfig).settings.wait_timeout
     with httpx.Client(base_url=reference_dmp, timeout=10.0) as dmp:

@@ -18,8 +18,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         raise pytest.UsageError(f"--documents-dir {folder}: not a folder")
     root = Path(folder) if folder else None
     files = list(iter_files([root])) if root else []
-    metafunc.parametrize("document_path", files or [None],
-                         ids=[f.relative_to(root).as_posix() for f in files] if root and files else ["no-documents"])
+    metafunc.parametrize(
+        "document_path",
+        files or [None],
+        ids=[f.relative_to(root).as_posix() for f in files] if root and files else ["no-documents"],
+    )
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,9 @@ def explain(response: Any) -> str:
 
 def expect_ok(response: Any, transaction: str, action: str) -> None:
     """HTTP 200, no fault, and the response action of the transaction."""
-    assert response.status_code == 200 and response.fault is None, \
+    assert response.status_code == 200 and response.fault is None, (
         f"{transaction}: expected HTTP 200 with {action}, got {explain(response)}"
-    assert response.action == action, f"{transaction}: response action is {response.action}, expected {action}"
+    )
+    assert response.action == action, (
+        f"{transaction}: response action is {response.action}, expected {action}"
+    )

@@ -83,8 +83,13 @@ def lps_identity(sut_settings: SutSettings, suite_pki: Any) -> LpsIdentity:
 
 
 @pytest.fixture(scope="session")
-def dmp_patient(sut_url: str, sut_embedded: bool, sut_settings: SutSettings, synthetic_identities: Any,
-                lps_identity: LpsIdentity) -> Any:
+def dmp_patient(
+    sut_url: str,
+    sut_embedded: bool,
+    sut_settings: SutSettings,
+    synthetic_identities: Any,
+    lps_identity: LpsIdentity,
+) -> Any:
     """The INS of a patient whose DMP exists and authorizes the bench's professional: ``--sut-patient`` on an
     external DMP, a synthetic patient seeded through the admin API on the embedded one."""
     from conformance.identity import Ins
@@ -100,20 +105,39 @@ def dmp_patient(sut_url: str, sut_embedded: bool, sut_settings: SutSettings, syn
         pytest.skip("an external DMP needs --sut-patient (a patient whose DMP authorizes --vihf-subject)")
     patient = synthetic_identities.patient()
     with httpx.Client(base_url=sut_url, timeout=10.0) as admin:
-        admin.post("/admin/professionals", json={
-            "id_nat": lps_identity.subject_id, "family_name": "LIBRE", "given_name": "MAX", "role_code": "10",
-            "specialty_code": "G15_10/SM26", "specialty_label": "Médecin - Qualifié en Médecine Générale (SM)",
-        }).raise_for_status()
-        admin.post("/admin/patients", json={
-            "ins": patient.ins.value, "ins_oid": patient.ins.oid, "family_name": patient.birth_family_name,
-            "given_name": patient.first_given_name, "birth_date": patient.birth_date.strftime("%Y%m%d"),
-            "gender": patient.sex, "authorizations": [{"professional": lps_identity.subject_id, "attending": True}],
-        }).raise_for_status()
+        admin.post(
+            "/admin/professionals",
+            json={
+                "id_nat": lps_identity.subject_id,
+                "family_name": "LIBRE",
+                "given_name": "MAX",
+                "role_code": "10",
+                "specialty_code": "G15_10/SM26",
+                "specialty_label": "Médecin - Qualifié en Médecine Générale (SM)",
+            },
+        ).raise_for_status()
+        admin.post(
+            "/admin/patients",
+            json={
+                "ins": patient.ins.value,
+                "ins_oid": patient.ins.oid,
+                "family_name": patient.birth_family_name,
+                "given_name": patient.first_given_name,
+                "birth_date": patient.birth_date.strftime("%Y%m%d"),
+                "gender": patient.sex,
+                "authorizations": [{"professional": lps_identity.subject_id, "attending": True}],
+            },
+        ).raise_for_status()
     return patient.ins
 
 
 def _http_text(start_line: str, headers: httpx.Headers, body: bytes) -> str:
-    lines = [start_line, *(f"{k}: {v}" for k, v in headers.items()), "", body.decode("utf-8", errors="replace")]
+    lines = [
+        start_line,
+        *(f"{k}: {v}" for k, v in headers.items()),
+        "",
+        body.decode("utf-8", errors="replace"),
+    ]
     return "\n".join(lines)
 
 
@@ -124,19 +148,29 @@ def dmp_client(sut_url: str, lps_identity: LpsIdentity, evidence: Evidence) -> I
     from conformance.client import DmpClient, signed_vihf_factory
     from conformance.vihf import AuthMode
 
-    factory = signed_vihf_factory(lps_identity.signer, mode=AuthMode.DIRECTE, subject_id=lps_identity.subject_id,
-                                  structure_id=lps_identity.structure_id)
+    factory = signed_vihf_factory(
+        lps_identity.signer,
+        mode=AuthMode.DIRECTE,
+        subject_id=lps_identity.subject_id,
+        structure_id=lps_identity.structure_id,
+    )
     numbers = count(1)
 
     def on_request(request: httpx.Request) -> None:
         request.read()
-        evidence.attach(f"{next(numbers):02d}-request.http",
-                        _http_text(f"{request.method} {request.url}", request.headers, request.content), "text/plain")
+        evidence.attach(
+            f"{next(numbers):02d}-request.http",
+            _http_text(f"{request.method} {request.url}", request.headers, request.content),
+            "text/plain",
+        )
 
     def on_response(response: httpx.Response) -> None:
         response.read()
-        evidence.attach(f"{next(numbers):02d}-response.http",
-                        _http_text(f"HTTP {response.status_code}", response.headers, response.content), "text/plain")
+        evidence.attach(
+            f"{next(numbers):02d}-response.http",
+            _http_text(f"HTTP {response.status_code}", response.headers, response.content),
+            "text/plain",
+        )
 
     with DmpClient(sut_url, factory) as client:
         client.http.event_hooks = {"request": [on_request], "response": [on_response]}

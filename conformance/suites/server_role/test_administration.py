@@ -23,13 +23,18 @@ def test_td13a_reads_the_administrative_data(dmp_client: Any, dmp_patient: Any) 
 def test_td03_set_authorization_answers_dmpok(dmp_client: Any, dmp_patient: Any) -> None:
     response = dmp_client.set_authorization(dmp_patient, "AJOUT")
     expect_ok(response, "TD0.3", f"{HABILITATIONS}setAuthorizationResponse")
-    assert response.text("status") == "DMPOk", f"setAuthorization status is {response.text('status')}, expected DMPOk"
+    assert response.text("status") == "DMPOk", (
+        f"setAuthorization status is {response.text('status')}, expected DMPOk"
+    )
 
 
 @pytest.mark.requirement("BENCH-DMP-TD1.6")
-def test_td16_lists_the_caller_among_the_authorized(dmp_client: Any, dmp_patient: Any, lps_identity: Any) -> None:
+def test_td16_lists_the_caller_among_the_authorized(
+    dmp_client: Any, dmp_patient: Any, lps_identity: Any
+) -> None:
     response = dmp_client.list_authorizations(dmp_patient, "ACTIVE")
     expect_ok(response, "TD1.6", f"{HABILITATIONS}listAuthorizationByPatientResponse")
     listed = [e.text for e in response.body.xpath(".//*[local-name()='nationalId']")]
-    assert any(lps_identity.subject_id in (text or "") for text in listed), \
+    assert any(lps_identity.subject_id in (text or "") for text in listed), (
         f"{lps_identity.subject_id} is authorized but TD1.6 lists {listed}"
+    )
