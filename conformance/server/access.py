@@ -66,6 +66,8 @@ class DmpState:
     attending: bool = False  # the caller is the médecin traitant DMP
     minor: bool = False
     attached_to_mes: bool = True
+    opposes_break_glass: bool = False  # the patient refused break-glass access (OPPOSITION_BRIS_DE_GLACE)
+    opposes_regulation: bool = False  # the patient refused access by the centre de régulation (OPPOSITION_ACCES_URGENCE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +102,13 @@ def deny(reason: str, code: str, requirement: str | None = None) -> Decision:
     return Decision(False, reason, code, requirement)
 
 
-def _special_mode(caller: Caller) -> bool:
-    return caller.access_mode in (AccessMode.BREAK_GLASS, AccessMode.REGULATION)
+def _special_mode(caller: Caller, dmp: DmpState) -> bool:
+    """Break-glass or centre de régulation access, unless the patient opposed that mode."""
+    if caller.access_mode is AccessMode.BREAK_GLASS:
+        return not dmp.opposes_break_glass
+    if caller.access_mode is AccessMode.REGULATION:
+        return not dmp.opposes_regulation
+    return False
 
 
 def check_dmp_access(caller: Caller, dmp: DmpState, *, writing: bool = False) -> Decision:
@@ -118,8 +125,10 @@ def check_dmp_access(caller: Caller, dmp: DmpState, *, writing: bool = False) ->
         return deny(f"the patient blocked professional {caller.actor_id}", ACCESS_DENIED)
     if dmp.authorization is AuthorizationStatus.GRANTED:
         return allow("authorization granted")
-    if _special_mode(caller):
+    if _special_mode(caller, dmp):
         return allow(f"no authorization, but access mode {caller.access_mode.value}")
+    if caller.access_mode is not AccessMode.NORMAL:
+        return deny(f"the patient opposed access in {caller.access_mode.value} mode", ACCESS_DENIED)
     state = "revoked" if dmp.authorization is AuthorizationStatus.REVOKED else "absent"
     return deny(f"authorization of {caller.actor_id} on this DMP is {state}", ACCESS_DENIED)
 
@@ -204,7 +213,7 @@ def check_visible(caller: Caller, dmp: DmpState, document: DocumentFacts) -> Dec
         if check_author(caller, document.author_persons, document.author_institutions,
                         document.legal_authenticator):
             return allow("masked document, read by its author")
-        if _special_mode(caller):
+        if _special_mode(caller, dmp):
             return allow(f"masked document, read in {caller.access_mode.value} mode")
         return deny("document masked to professionals (MASQUE_PS)", UNKNOWN_DOCUMENT)
     # Archived, deprecated, deleted and invisible-to-patient documents stay readable by professionals (FI526).

@@ -56,7 +56,9 @@ class Exchange:
         return DmpState(exists=True, status=DmpStatus(patient.dmp_status),
                         authorization=AuthorizationStatus(authorization.status) if authorization else None,
                         attending=bool(authorization and authorization.attending and granted),
-                        minor=patient.minor, attached_to_mes=patient.attached_to_mes)
+                        minor=patient.minor, attached_to_mes=patient.attached_to_mes,
+                        opposes_break_glass=bool(patient.traits.get("opposes_break_glass")),
+                        opposes_regulation=bool(patient.traits.get("opposes_regulation")))
 
     def record(self, action: str, patient: Patient | str | None, decision: Decision | None = None, *,
                target: str | None = None, detail: str | None = None) -> None:

@@ -166,6 +166,8 @@ def _registration(control: etree._Element, exchange: Exchange, patient: Patient,
     if full:
         _observation(entry, "OPPOSITION_BRIS_DE_GLACE", "1.2.250.1.213.4.1.2.3",
                      bool(patient.traits.get("opposes_break_glass")), "opposition au mode bris de glace")
+        _observation(entry, "OPPOSITION_ACCES_URGENCE", "1.2.250.1.213.4.1.2.3",
+                     bool(patient.traits.get("opposes_regulation")), "opposition à l'accès au mode urgence")
     else:
         _observation(entry, "COMPTE_INTERNET_OUVERT", "1.2.250.1.213.4.1.2.9", patient.internet_account)
         _observation(entry, "RATTACHEMENT_ENS", "1.2.250.1.213.4.1.2.3", patient.attached_to_mes,

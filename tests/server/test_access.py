@@ -59,6 +59,9 @@ invisible_reps = DocumentFacts(confidentiality_codes=("INVISIBLE_REPRESENTANTS_L
     (break_glass, DmpState(), False, True, None),
     (regulation, DmpState(), False, True, None),
     (break_glass, DmpState(authorization=AuthorizationStatus.BLOCKED), False, False, ACCESS_DENIED),
+    (break_glass, DmpState(opposes_break_glass=True), False, False, ACCESS_DENIED),
+    (regulation, DmpState(opposes_regulation=True), False, False, ACCESS_DENIED),
+    (regulation, DmpState(opposes_break_glass=True), False, True, None),
     (patient, DmpState(), False, True, None),
     (patient, DmpState(), True, False, ACCESS_DENIED),
     (representative, DmpState(), False, True, None),
@@ -160,6 +163,11 @@ def test_visibility(caller: Caller, document: DocumentFacts, allowed: bool) -> N
     assert decision.allowed is allowed, decision.reason
     if not allowed:
         assert decision.code == UNKNOWN_DOCUMENT
+
+
+def test_break_glass_on_a_masked_document_respects_the_patients_opposition() -> None:
+    decision = check_visible(break_glass, DmpState(authorization=G, opposes_break_glass=True), masked)
+    assert not decision and decision.code == UNKNOWN_DOCUMENT
 
 
 def test_visibility_needs_dmp_access_first() -> None:

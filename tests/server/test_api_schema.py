@@ -17,7 +17,7 @@ def test_json_api_never_answers_a_server_error(dmp: RunningServer) -> None:
         tested.append(operation.label)
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=10, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=6, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         def run(case: schemathesis.Case) -> None:
             response = case.call(timeout=30)
             assert response.status_code < 500, f"{case.method} {case.formatted_path} -> {response.status_code}"

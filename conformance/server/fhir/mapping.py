@@ -1,0 +1,264 @@
+"""XDS ↔ FHIR equivalences of PDSM4DMP (fhir-pdsm.md §6) over the store's rows.
+
+* entryUUID ↔ ``identifier`` (use official); the logical id (lid, the first entryUUID) without ``urn:uuid:``
+  ↔ ``DocumentReference.id``: it stays the same across metadata versions (masking makes a new entryUUID).
+* uniqueId ↔ ``masterIdentifier`` (``urn:oid:`` when an OID); patientId CX ↔ ``subject.identifier``
+  (``urn:oid:<assigning authority>``); classCode ↔ ``category``; typeCode ↔ ``type``; confidentiality ↔
+  ``securityLabel``; formatCode ↔ ``content.format``; healthcareFacilityTypeCode ↔ ``context.facilityType``;
+  practiceSettingCode ↔ ``context.practiceSetting``; serviceStart/StopTime ↔ ``context.period``;
+  creationTime ↔ ``date`` and ``attachment.creation``.
+* availabilityStatus Approved / Archived ↔ ``current`` (Archived adds ``isArchived`` = true), Deprecated ↔
+  ``superseded``. Deleted entries are not shown.
+
+Coding systems: an OID scheme becomes ``urn:oid:<oid>`` except the few whose FHIR URL is certain (below);
+a FHIR system that is neither becomes the stored scheme as is, so documents fed over FHIR round-trip.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import datetime
+from typing import Any
+
+from conformance.store import DocumentEntry, EntryStatus, SubmissionSet, coded
+
+PDSM_SD = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/"
+IS_ARCHIVED = PDSM_SD + "pdsm-ext-is-archived"
+MHD_SD = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/"
+DESIGNATION_TYPE = MHD_SD + "ihe-designationType"
+SOURCE_ID = MHD_SD + "ihe-sourceId"
+MHD_LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
+RFC3986 = "urn:ietf:rfc:3986"
+UUID_PREFIX = "urn:uuid:"
+OID_PREFIX = "urn:oid:"
+NOS = "https://mos.esante.gouv.fr/NOS/"
+# OID ↔ FHIR URL where the equivalence is published (HL7 terminology, NOS FHIR URLs of TRE_A07 and TRE_R02).
+SYSTEM_URLS = {
+    "2.16.840.1.113883.6.1": "http://loinc.org",
+    "2.16.840.1.113883.5.25": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+    "1.2.250.1.213.1.1.4.13": NOS + "TRE_A07-StatutVisibiliteDocument/FHIR/TRE-A07-StatutVisibiliteDocument",
+    "1.2.250.1.71.4.2.4": NOS + "TRE_R02-SecteurActivite/FHIR/TRE-R02-SecteurActivite",
+}
+SYSTEM_OIDS = {url: oid for oid, url in SYSTEM_URLS.items()}
+OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
+
+
+def system_of(scheme: str | None) -> str | None:
+    """The FHIR coding system of an XDS coding scheme."""
+    if not scheme:
+        return None
+    if scheme in SYSTEM_URLS:
+        return SYSTEM_URLS[scheme]
+    return f"{OID_PREFIX}{scheme}" if OID.fullmatch(scheme) else scheme
+
+
+def scheme_of(system: str | None) -> str | None:
+    """The XDS coding scheme of a FHIR coding system (inverse of :func:`system_of`)."""
+    if not system:
+        return None
+    if system in SYSTEM_OIDS:
+        return SYSTEM_OIDS[system]
+    return system.removeprefix(OID_PREFIX)
+
+
+def token_to_coded(token: str) -> str:
+    """A FHIR token search value (``system|code``, ``|code`` or ``code``) → the store's ``code^^scheme``."""
+    system, sep, code = token.partition("|")
+    if not sep:
+        return f"{token}^^"
+    return coded(code, scheme_of(system))
+
+
+def codeable(stored: str | None) -> dict[str, Any] | None:
+    """``code^^scheme`` → CodeableConcept."""
+    if not stored:
+        return None
+    code, _, scheme = stored.partition("^^")
+    coding: dict[str, Any] = {"code": code}
+    system = system_of(scheme)
+    if system:
+        coding = {"system": system, **coding}
+    return {"coding": [coding]}
+
+
+def coded_of(concept: Any) -> str | None:
+    """CodeableConcept (first coding) → ``code^^scheme``."""
+    if not isinstance(concept, dict):
+        return None
+    for coding in concept.get("coding") or []:
+        if isinstance(coding, dict) and isinstance(coding.get("code"), str):
+            return coded(coding["code"], scheme_of(coding.get("system")))
+    return None
+
+
+def fhir_id(entry_uuid: str) -> str:
+    return entry_uuid.removeprefix(UUID_PREFIX)
+
+
+def lid_of(resource_id: str) -> str:
+    return f"{UUID_PREFIX}{resource_id}"
+
+
+def unique_id_value(unique_id: str) -> str:
+    return f"{OID_PREFIX}{unique_id}" if OID.fullmatch(unique_id) else unique_id
+
+
+def unique_id_of(value: str) -> str:
+    return value.removeprefix(OID_PREFIX)
+
+
+def subject(patient_cx: str) -> dict[str, Any]:
+    ins, _, rest = patient_cx.partition("^^^")
+    oid = rest.split("&")[1] if rest.count("&") >= 1 else ""
+    return {"identifier": {"system": f"{OID_PREFIX}{oid}", "value": ins}}
+
+
+def fhir_instant(dtm: str | None) -> str | None:
+    """XDS DTM (``yyyyMMddHHmmss`` padded, UTC) → FHIR dateTime."""
+    if not dtm or len(dtm) < 8 or not dtm[:8].isdigit():
+        return None
+    if len(dtm) < 14 or dtm[8:] == "000000":
+        return f"{dtm[:4]}-{dtm[4:6]}-{dtm[6:8]}"
+    return f"{dtm[:4]}-{dtm[4:6]}-{dtm[6:8]}T{dtm[8:10]}:{dtm[10:12]}:{dtm[12:14]}Z"
+
+
+def xds_time(value: Any) -> str | None:
+    """FHIR date / dateTime / instant → XDS DTM in UTC (as the store compares them)."""
+    if not isinstance(value, str) or len(value) < 4:
+        return None
+    if len(value) <= 10:
+        return value.replace("-", "")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        from datetime import UTC
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y%m%d%H%M%S")
+
+
+def hash_base64(sha1_hex: str | None) -> str | None:
+    if not sha1_hex:
+        return None
+    try:
+        return base64.b64encode(bytes.fromhex(sha1_hex)).decode("ascii")
+    except ValueError:
+        return None
+
+
+def hash_hex(value: Any) -> str | None:
+    """``attachment.hash`` (base64 SHA-1) → hex, or None when it is not 20 bytes of base64."""
+    if not isinstance(value, str):
+        return None
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return digest.hex() if len(digest) == 20 else None
+
+
+def fhir_status(status: str) -> str:
+    return "superseded" if status == EntryStatus.DEPRECATED.value else "current"
+
+
+def document_reference(row: DocumentEntry, base: str, replaces: list[str] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+    """The stored entry as a PDSm DocumentReference; ``replaces`` = logical ids of the entries it replaced."""
+    summary = row.metadata_json
+    rid = fhir_id(row.lid)
+    authors = list(summary.get("authorPersons", []))
+    contained = [{"resourceType": "Practitioner", "id": f"author{i}",
+                  "identifier": [{"system": "urn:oid:1.2.250.1.71.4.2.1", "value": person}]}
+                 for i, person in enumerate(authors)]
+    contained += [{"resourceType": "Organization", "id": f"org{i}", "identifier": [{"value": institution}]}
+                  for i, institution in enumerate(summary.get("authorInstitutions", []))]
+    attachment: dict[str, Any] = {"contentType": row.mime_type, "url": f"{base}/Binary/{rid}"}
+    if row.size is not None:
+        attachment["size"] = row.size
+    if hash_base64(row.sha1):
+        attachment["hash"] = hash_base64(row.sha1)
+    if summary.get("title"):
+        attachment["title"] = summary["title"]
+    if fhir_instant(row.creation_time):
+        attachment["creation"] = fhir_instant(row.creation_time)
+    content: dict[str, Any] = {"attachment": attachment}
+    if row.format_code:
+        content["format"] = codeable(row.format_code)["coding"][0]  # type: ignore[index]
+    resource: dict[str, Any] = {
+        "resourceType": "DocumentReference", "id": rid,
+        "meta": {"versionId": str(row.version), "profile": [PDSM_SD + "pdsm-comprehensive-document-reference"]},
+    }
+    if row.status == EntryStatus.ARCHIVED.value:
+        resource["extension"] = [{"url": IS_ARCHIVED, "valueBoolean": True}]
+    if contained:
+        resource["contained"] = contained
+    resource.update({
+        "masterIdentifier": {"use": "usual", "system": RFC3986, "value": unique_id_value(row.unique_id)},
+        "identifier": [{"use": "official", "system": RFC3986, "value": row.entry_uuid}],
+        "status": fhir_status(row.status),
+    })
+    for key, value in (("type", codeable(row.type_code)), ("category", codeable(row.class_code))):
+        if value:
+            resource[key] = value if key == "type" else [value]
+    resource["subject"] = subject(row.patient_id)
+    if fhir_instant(row.creation_time):
+        resource["date"] = _instant(row.creation_time)
+    if contained:
+        resource["author"] = [{"reference": f"#{c['id']}"} for c in contained]
+    resource["securityLabel"] = [c for c in map(codeable, summary.get("confidentialityCodes", [])) if c]
+    if not resource["securityLabel"]:
+        del resource["securityLabel"]
+    if replaces:
+        resource["relatesTo"] = [{"code": "replaces", "target": {"reference": f"DocumentReference/{r}"}}
+                                 for r in replaces]
+    resource["content"] = [content]
+    context: dict[str, Any] = {}
+    period = {k: fhir_instant(v) for k, v in (("start", row.service_start), ("end", row.service_stop))
+              if fhir_instant(v)}
+    if period:
+        context["period"] = period
+    for key, value in (("facilityType", row.facility_type_code), ("practiceSetting", row.practice_setting_code)):
+        if value:
+            context[key] = codeable(value)
+    events = [c for c in map(codeable, summary.get("eventCodes", [])) if c]
+    if events:
+        context["event"] = events
+    if context:
+        resource["context"] = context
+    return resource
+
+
+def _instant(dtm: str | None) -> str | None:
+    """``date`` is an instant: a date-only DTM becomes midnight UTC."""
+    value = fhir_instant(dtm)
+    return f"{value}T00:00:00Z" if value and len(value) == 10 else value
+
+
+def list_resource(row: SubmissionSet, members: list[str]) -> dict[str, Any]:
+    """A stored SubmissionSet as a PDSm SubmissionSet List; ``members`` = logical ids of its documents."""
+    extension: list[dict[str, Any]] = []
+    if row.content_type_code:
+        extension.append({"url": DESIGNATION_TYPE, "valueCodeableConcept": codeable(row.content_type_code)})
+    if row.source_id:
+        extension.append({"url": SOURCE_ID, "valueIdentifier": {"system": RFC3986,
+                                                                "value": unique_id_value(row.source_id)}})
+    resource: dict[str, Any] = {
+        "resourceType": "List", "id": fhir_id(row.entry_uuid),
+        "meta": {"profile": [PDSM_SD + "pdsm-submissionset-comprehensive"]},
+    }
+    if extension:
+        resource["extension"] = extension
+    resource.update({
+        "identifier": [{"use": "usual", "system": RFC3986, "value": unique_id_value(row.unique_id)},
+                       {"use": "official", "system": RFC3986, "value": row.entry_uuid}],
+        "status": "current", "mode": "working",
+        "code": {"coding": [{"system": MHD_LIST_TYPES, "code": "submissionset"}]},
+        "subject": subject(row.patient_id),
+    })
+    if _instant(row.submission_time):
+        resource["date"] = _instant(row.submission_time)
+    if members:
+        resource["entry"] = [{"item": {"reference": f"DocumentReference/{m}"}} for m in members]
+    return resource
