@@ -6,6 +6,7 @@ import io
 from collections.abc import Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from conformance.findings import ArtefactResult, Severity
@@ -22,7 +23,7 @@ def summary_table(results: Sequence[ArtefactResult]) -> Table:
     table.add_column("warnings", justify="right")
     for r in results:
         verdict = "[green]valid[/]" if r.valid else "[bold red]invalid[/]"
-        table.add_row(r.path, r.kind, verdict, str(r.count(Severity.ERROR)), str(r.count(Severity.WARNING)))
+        table.add_row(escape(r.path), r.kind, verdict, str(r.count(Severity.ERROR)), str(r.count(Severity.WARNING)))
     return table
 
 
@@ -33,9 +34,9 @@ def print_results(results: Sequence[ArtefactResult], console: Console, *, verbos
             continue
         console.rule(f"{r.path} ({r.kind})")
         for f in shown:
-            where = f" at [italic]{f.location}[/]" if f.location else ""
+            where = f" at [italic]{escape(f.location)}[/]" if f.location else ""
             line = f" line {f.line}" if f.line else ""
-            console.print(f"[{_STYLE[f.severity]}]{f.severity}[/] [bold]{f.rule}[/] ({f.source}){line}{where}",
+            console.print(f"[{_STYLE[f.severity]}]{f.severity}[/] [bold]{escape(f.rule)}[/] ({f.source}){line}{where}",
                           highlight=False, markup=True)
             console.print(f"  {f.message}", markup=False, highlight=False)
             if f.hint:

@@ -78,3 +78,10 @@ def test_sarif_levels():
 def test_unknown_format():
     with pytest.raises(ValueError, match="choose one of"):
         renderer("pdf")
+
+
+def test_text_output_keeps_xpath_predicates():
+    result = ArtefactResult(path="[odd].xml", kind="cda", findings=[
+        Finding("R-1", Severity.ERROR, Source.RULE, "m", location="/cda:a/cda:id[@root='1.2']")])
+    text = renderer("text")([result])
+    assert "cda:id[@root='1.2']" in text and "[odd].xml" in text
