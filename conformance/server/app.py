@@ -265,4 +265,8 @@ def create_app(settings: ServerSettings | None = None, store: Store | None = Non
     def admin_purge() -> dict[str, int]:
         return {"deleted": _admin().purge_captures()}
 
+    from conformance.server.fhir import mount_fhir  # the FHIR PDSm API, same store and access rules
+
+    mount_fhir(app, settings, the_store,
+               lambda request: _read_body_in_time(request, settings.max_body_bytes, settings.body_timeout_seconds))
     return app
