@@ -19,7 +19,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from conformance.store import DocumentEntry, EntryStatus, SubmissionSet, coded
@@ -135,7 +136,6 @@ def xds_time(value: Any) -> str | None:
     except ValueError:
         return None
     if moment.tzinfo is not None:
-        from datetime import UTC
         moment = moment.astimezone(UTC)
     return moment.strftime("%Y%m%d%H%M%S")
 
@@ -164,7 +164,7 @@ def fhir_status(status: str) -> str:
     return "superseded" if status == EntryStatus.DEPRECATED.value else "current"
 
 
-def document_reference(row: DocumentEntry, base: str, replaces: list[str] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+def document_reference(row: DocumentEntry, base: str, replaces: Sequence[str] = ()) -> dict[str, Any]:
     """The stored entry as a PDSm DocumentReference; ``replaces`` = logical ids of the entries it replaced."""
     summary = row.metadata_json
     rid = fhir_id(row.lid)

@@ -1,0 +1,267 @@
+"""ITI-65 and ITI-105 payloads → the store's :class:`Submission` (the same one ITI-41 registers).
+
+The payload was validated against PDSm before: these functions read what the profiles guarantee and raise
+:class:`FhirError` (422) for what they cannot resolve (a Binary, the patient's INS, a replaced document).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.server.fhir.mapping import (
+    DESIGNATION_TYPE,
+    SOURCE_ID,
+    UUID_PREFIX,
+    coded_of,
+    hash_hex,
+    lid_of,
+    unique_id_of,
+    xds_time,
+)
+from conformance.server.fhir.outcome import FhirError
+from conformance.store import (
+    HAS_MEMBER,
+    RPLC,
+    EntryStatus,
+    NewAssociation,
+    NewDocument,
+    NewEntry,
+    NewSubmissionSet,
+    Store,
+    Submission,
+)
+
+INS_OIDS = ("1.2.250.1.213.1.4.8", "1.2.250.1.213.1.4.9", "1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11")
+
+
+@dataclass(slots=True)
+class FedDocument:
+    """One DocumentReference of the payload with what the store and the access rules need."""
+
+    entry: NewEntry
+    document: NewDocument
+    replaces: list[str] = field(default_factory=list)  # entryUUIDs of the replaced (Approved) entries
+    full_url: str | None = None
+    binary_url: str | None = None  # ITI-65: the fullUrl of the Binary holding the bytes
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value is not None else []
+
+
+def _contained(resource: dict[str, Any], reference: Any) -> dict[str, Any] | None:
+    ref = reference.get("reference") if isinstance(reference, dict) else None
+    if not isinstance(ref, str) or not ref.startswith("#"):
+        return None
+    return next((c for c in _list(resource.get("contained"))
+                 if isinstance(c, dict) and c.get("id") == ref[1:]), None)
+
+
+def _identifier_values(resource: dict[str, Any] | None) -> list[str]:
+    if not resource:
+        return []
+    return [i["value"] for i in _list(resource.get("identifier")) if isinstance(i, dict)
+            and isinstance(i.get("value"), str)]
+
+
+def cx_of_identifier(identifier: Any) -> str | None:
+    """An INS identifier (``urn:oid:1.2.250.1.213.1.4.x`` | value) → CX."""
+    if not isinstance(identifier, dict) or not isinstance(identifier.get("value"), str):
+        return None
+    oid = str(identifier.get("system") or "").removeprefix("urn:oid:")
+    if oid not in INS_OIDS or not identifier["value"].strip():
+        return None
+    return f"{identifier['value'].strip()}^^^&{oid}&ISO^NH"
+
+
+def patient_cx(resource: dict[str, Any], bundle_patients: dict[str, dict[str, Any]] | None = None) -> str:
+    """The INS of ``subject`` (identifier, bundle Patient, or ``Patient/<INS>``), else of sourcePatientInfo."""
+    subject = resource.get("subject") if isinstance(resource.get("subject"), dict) else {}
+    candidates: list[Any] = [subject.get("identifier")]
+    reference = subject.get("reference")
+    if isinstance(reference, str):
+        patient = (bundle_patients or {}).get(reference) or _contained(resource, subject)
+        candidates += _list((patient or {}).get("identifier"))
+    context = resource.get("context") if isinstance(resource.get("context"), dict) else {}
+    candidates += _list((_contained(resource, context.get("sourcePatientInfo")) or {}).get("identifier"))
+    for candidate in candidates:
+        cx = cx_of_identifier(candidate)
+        if cx:
+            return cx
+    if isinstance(reference, str) and reference.startswith("Patient/"):
+        ins = reference.removeprefix("Patient/")  # the bench's Patient ids are the INS (test NIR OID)
+        return f"{ins}^^^&1.2.250.1.213.1.4.10&ISO^NH"
+    raise FhirError(422, "the patient's INS cannot be found: give subject.identifier (urn:oid:1.2.250.1.213.1.4.x) "
+                    "or a contained sourcePatientInfo with an INS identifier", expression="DocumentReference.subject")
+
+
+def _people(resource: dict[str, Any]) -> tuple[list[str], list[str], str | None]:
+    """Author person ids, author institution ids and the legal authenticator, from contained resources."""
+    persons: list[str] = []
+    institutions: list[str] = []
+    for reference in _list(resource.get("author")):
+        author = _contained(resource, reference) or {}
+        kind = author.get("resourceType")
+        if kind == "Practitioner":
+            persons += _identifier_values(author)[:1]
+        elif kind == "PractitionerRole":
+            persons += _identifier_values(_contained(resource, author.get("practitioner")))[:1]
+            institutions += _identifier_values(_contained(resource, author.get("organization")))[:1]
+        elif kind == "Organization":
+            institutions += _identifier_values(author)[:1]
+    authenticator = _identifier_values(_contained(resource, resource.get("authenticator")))
+    return persons, institutions, authenticator[0] if authenticator else None
+
+
+def _entry_uuid(resource: dict[str, Any], full_url: str | None) -> str:
+    for identifier in _list(resource.get("identifier")):
+        if isinstance(identifier, dict) and str(identifier.get("value", "")).startswith(UUID_PREFIX):
+            return str(identifier["value"])
+    return full_url if full_url and full_url.startswith(UUID_PREFIX) else f"{UUID_PREFIX}{uuid.uuid4()}"
+
+
+def _decode(data: Any, where: str) -> bytes:
+    try:
+        return base64.b64decode(data if isinstance(data, str) else "", validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise FhirError(422, f"{where} is not valid base64", expression=where) from exc
+
+
+def _replaced(store: Store, resource: dict[str, Any], cx: str) -> list[str]:
+    """``relatesTo`` replaces → the entryUUID of the replaced document's current Approved version."""
+    targets = []
+    for index, relation in enumerate(_list(resource.get("relatesTo"))):
+        if not isinstance(relation, dict) or relation.get("code") != "replaces":
+            continue
+        target = relation.get("target") if isinstance(relation.get("target"), dict) else {}
+        reference = str(target.get("reference") or "")
+        master = target.get("identifier", {}).get("value") if isinstance(target.get("identifier"), dict) else None
+        rows = store.versions(lid_of(reference.rsplit("/", 1)[-1])) if reference.startswith("DocumentReference/") \
+            else store.entries(uuids=[reference]) if reference.startswith(UUID_PREFIX) \
+            else store.entries(unique_ids=[unique_id_of(master)], latest_only=True) if isinstance(master, str) else []
+        current = [r for r in rows if r.status == EntryStatus.APPROVED.value]
+        if not current:
+            raise FhirError(422, f"the replaced document {reference or master!r} is not a current document of this "
+                            "DMP", expression=f"DocumentReference.relatesTo[{index}].target")
+        targets.append(current[0].entry_uuid)
+    return targets
+
+
+def fed_document(store: Store, resource: dict[str, Any], content: bytes, cx: str,
+                 full_url: str | None = None) -> FedDocument:
+    """A PDSm DocumentReference and its bytes → the store's entry and document."""
+    attachment = next((c["attachment"] for c in _list(resource.get("content"))
+                       if isinstance(c, dict) and isinstance(c.get("attachment"), dict)), {})
+    content_format = next((c.get("format") for c in _list(resource.get("content")) if isinstance(c, dict)), None)
+    context = resource.get("context") if isinstance(resource.get("context"), dict) else {}
+    period = context.get("period") if isinstance(context.get("period"), dict) else {}
+    persons, institutions, authenticator = _people(resource)
+    master = resource.get("masterIdentifier") if isinstance(resource.get("masterIdentifier"), dict) else {}
+    unique_id = unique_id_of(str(master.get("value") or ""))
+    if not unique_id:
+        raise FhirError(422, "masterIdentifier.value (the document uniqueId) is missing",
+                        expression="DocumentReference.masterIdentifier")
+    mime = str(attachment.get("contentType") or "application/octet-stream")
+    size = attachment.get("size")
+    entry = NewEntry(
+        entry_uuid=_entry_uuid(resource, full_url), unique_id=unique_id, patient_id=cx,
+        class_code=next((c for c in map(coded_of, _list(resource.get("category"))) if c), None),
+        type_code=coded_of(resource.get("type")), practice_setting_code=coded_of(context.get("practiceSetting")),
+        facility_type_code=coded_of(context.get("facilityType")),
+        format_code=coded_of({"coding": [content_format]}) if isinstance(content_format, dict) else None,
+        creation_time=xds_time(attachment.get("creation") or resource.get("date")),
+        service_start=xds_time(period.get("start")), service_stop=xds_time(period.get("end")), mime_type=mime,
+        confidentiality_codes=[c for c in map(coded_of, _list(resource.get("securityLabel"))) if c],
+        event_codes=[c for c in map(coded_of, _list(context.get("event"))) if c],
+        author_persons=persons, author_institutions=institutions, legal_authenticator=authenticator,
+        hash=hash_hex(attachment.get("hash")), size=size if isinstance(size, int) else None,
+        metadata={"title": attachment.get("title")} if attachment.get("title") else {})
+    return FedDocument(entry, NewDocument(unique_id, content, mime), _replaced(store, resource, cx), full_url)
+
+
+def _submission(sset: NewSubmissionSet, documents: list[FedDocument], repository_id: str,
+                submitter: str) -> Submission:
+    associations = [NewAssociation(f"has-member-{i}", HAS_MEMBER, sset.entry_uuid, d.entry.entry_uuid,
+                                   {"SubmissionSetStatus": ["Original"]}) for i, d in enumerate(documents)]
+    associations += [NewAssociation(f"rplc-{i}-{j}", RPLC, d.entry.entry_uuid, target)
+                     for i, d in enumerate(documents) for j, target in enumerate(d.replaces)]
+    return Submission(submission_set=sset, entries=[d.entry for d in documents],
+                      documents=[d.document for d in documents], associations=associations,
+                      repository_id=repository_id, submitter_id=submitter)
+
+
+def _entries(bundle: dict[str, Any]) -> Iterator[tuple[int, str | None, dict[str, Any], str]]:
+    for index, entry in enumerate(_list(bundle.get("entry"))):
+        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+            request = entry.get("request") if isinstance(entry.get("request"), dict) else {}
+            yield index, entry.get("fullUrl"), entry["resource"], str(request.get("method") or "")
+
+
+def _is_submission_set(resource: dict[str, Any]) -> bool:
+    codes = resource.get("code", {}).get("coding", []) if isinstance(resource.get("code"), dict) else []
+    return resource.get("resourceType") == "List" and any(
+        isinstance(c, dict) and c.get("code") == "submissionset" for c in _list(codes))
+
+
+@dataclass(slots=True)
+class ProvidedBundle:
+    """An ITI-65 bundle read: the submission, the patient and where each entry's resource lands."""
+
+    submission: Submission
+    patient_cx: str
+    documents: list[FedDocument]
+    entries: list[tuple[int, str | None, dict[str, Any], str]]
+
+
+def provided_bundle(store: Store, bundle: dict[str, Any], repository_id: str, submitter: str) -> ProvidedBundle:
+    entries = list(_entries(bundle))
+    patients = {url: r for _, url, r, _ in entries if r.get("resourceType") == "Patient" and url}
+    binaries = {url: r for _, url, r, _ in entries if r.get("resourceType") == "Binary" and url}
+    sets = [(url, r) for _, url, r, _ in entries if _is_submission_set(r)]
+    if len(sets) != 1:
+        raise FhirError(422, f"an ITI-65 bundle carries exactly one SubmissionSet List, found {len(sets)}",
+                        expression="Bundle.entry")
+    set_url, set_resource = sets[0]
+    cx = patient_cx(set_resource, patients)
+    documents = []
+    for index, url, resource, method in entries:
+        if resource.get("resourceType") != "DocumentReference" or method != "POST":
+            continue  # UpdateDocumentRefs PATCH entries: the replacement is done by relatesTo (RPLC)
+        attachment = next((c["attachment"] for c in _list(resource.get("content"))
+                           if isinstance(c, dict) and isinstance(c.get("attachment"), dict)), {})
+        binary = binaries.get(str(attachment.get("url")))
+        if binary is None:
+            raise FhirError(422, f"attachment.url {attachment.get('url')!r} names no Binary of the bundle",
+                            expression=f"Bundle.entry[{index}].resource.content[0].attachment.url")
+        content = _decode(binary.get("data"), f"Bundle.entry[{index}] Binary.data")
+        document = fed_document(store, resource, content, patient_cx(resource, patients), url)
+        document.binary_url = str(attachment.get("url"))
+        documents.append(document)
+    extensions = {e.get("url"): e for e in _list(set_resource.get("extension")) if isinstance(e, dict)}
+    identifiers = [i for i in _list(set_resource.get("identifier")) if isinstance(i, dict)]
+    unique = next((str(i.get("value")) for i in identifiers if i.get("use") == "usual"), None)
+    source = extensions.get(SOURCE_ID, {}).get("valueIdentifier", {})
+    sset = NewSubmissionSet(
+        entry_uuid=_entry_uuid(set_resource, set_url), unique_id=unique_id_of(unique or f"2.25.{uuid.uuid4().int}"),
+        patient_id=cx, source_id=unique_id_of(str(source.get("value"))) if isinstance(source, dict)
+        and source.get("value") else None, submission_time=xds_time(set_resource.get("date")),
+        content_type_code=coded_of(extensions.get(DESIGNATION_TYPE, {}).get("valueCodeableConcept")))
+    return ProvidedBundle(_submission(sset, documents, repository_id, submitter), cx, documents, entries)
+
+
+def published_document(store: Store, resource: dict[str, Any], repository_id: str,
+                       submitter: str) -> tuple[Submission, FedDocument]:
+    """ITI-105: one DocumentReference with inline data; the server makes up its SubmissionSet."""
+    cx = patient_cx(resource)
+    attachment = next((c["attachment"] for c in _list(resource.get("content"))
+                       if isinstance(c, dict) and isinstance(c.get("attachment"), dict)), {})
+    fed = fed_document(store, resource, _decode(attachment.get("data"), "DocumentReference.content[0].attachment.data"),
+                       cx)
+    sset = NewSubmissionSet(entry_uuid=f"{UUID_PREFIX}{uuid.uuid4()}", unique_id=f"2.25.{uuid.uuid4().int}",
+                            patient_id=cx, source_id=None, submission_time=fed.entry.creation_time)
+    return _submission(sset, [fed], repository_id, submitter), fed
