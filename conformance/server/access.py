@@ -65,6 +65,7 @@ class DmpState:
     authorization: AuthorizationStatus | None = None
     attending: bool = False  # the caller is the médecin traitant DMP
     minor: bool = False
+    secret_connection: bool = False  # the minor asked for secret access: fed documents hide from representatives
     attached_to_mes: bool = True
     opposes_break_glass: bool = False  # the patient refused break-glass access (OPPOSITION_BRIS_DE_GLACE)
     opposes_regulation: bool = False  # the patient refused access by the centre de régulation (OPPOSITION_ACCES_URGENCE)
@@ -223,7 +224,7 @@ def check_visible(caller: Caller, dmp: DmpState, document: DocumentFacts) -> Dec
 def feed_confidentiality(caller: Caller, dmp: DmpState, codes: Iterable[str]) -> list[str]:
     """Codes to store for a fed document: a minor's secret connection hides it from legal representatives."""
     result = list(codes)
-    if dmp.minor and caller.secret_connection and not any(
+    if dmp.minor and (caller.secret_connection or dmp.secret_connection) and not any(
             c.partition("^^")[0] == INVISIBLE_REPRESENTANTS_LEGAUX for c in result):
         result.append(f"{INVISIBLE_REPRESENTANTS_LEGAUX}^^{VISIBILITY_SCHEME}")
     return result

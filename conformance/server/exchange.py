@@ -56,7 +56,8 @@ class Exchange:
         return DmpState(exists=True, status=DmpStatus(patient.dmp_status),
                         authorization=AuthorizationStatus(authorization.status) if authorization else None,
                         attending=bool(authorization and authorization.attending and granted),
-                        minor=patient.minor, attached_to_mes=patient.attached_to_mes,
+                        minor=patient.minor, secret_connection=patient.secret_connection,
+                        attached_to_mes=patient.attached_to_mes,
                         opposes_break_glass=bool(patient.traits.get("opposes_break_glass")),
                         opposes_regulation=bool(patient.traits.get("opposes_regulation")))
 
@@ -65,10 +66,20 @@ class Exchange:
         """One line of access history per operation, allowed or refused."""
         cx = patient.cx if isinstance(patient, Patient) else patient
         outcome = "allowed" if decision is None or decision.allowed else "denied"
-        self.store.record_access(actor_id=self.caller.actor_id, actor_structure=self.caller.structure_id,
-                                 actor_role=self.caller.role_code, transaction=self.transaction, action=action,
-                                 patient_id=cx, mode=self.caller.access_mode, target=target, outcome=outcome,
-                                 detail=detail or (decision.reason if decision and not decision.allowed else None))
+        detail = detail or (decision.reason if decision and not decision.allowed else None)
+        # PostgreSQL enforces the column widths (SQLite does not): clip caller-supplied values, never a 500;
+        # a long target (the uniqueIds of a whole submission) is kept whole in the detail
+        if target and len(target) > 128:
+            target, detail = target[:125] + "...", f"targets: {target}" + (f"; {detail}" if detail else "")
+        self.store.record_access(actor_id=self.caller.actor_id[:64],
+                                 actor_structure=_clip(self.caller.structure_id, 64),
+                                 actor_role=_clip(self.caller.role_code, 32), transaction=self.transaction,
+                                 action=action, patient_id=_clip(cx, 128), mode=self.caller.access_mode,
+                                 target=target, outcome=outcome, detail=detail)
+
+
+def _clip(value: str | None, width: int) -> str | None:
+    return value[:width] if value else value
 
 
 def same_patient(left: str | None, right: str | None) -> bool:

@@ -191,6 +191,9 @@ def test_update_needs_visibility(caller: Caller, document: DocumentFacts, allowe
 def test_secret_connection_of_a_minor(minor: bool, secret: bool, codes: list[str], expected: list[str]) -> None:
     caller = Caller(PS, secret_connection=secret)
     assert feed_confidentiality(caller, DmpState(minor=minor, authorization=G), codes) == expected
+    # the same when the secret connection is recorded on the DMP rather than carried by the VIHF
+    on_dmp = DmpState(minor=minor, secret_connection=secret, authorization=G)
+    assert feed_confidentiality(Caller(PS), on_dmp, codes) == expected
 
 
 @pytest.mark.parametrize(("caller", "transaction", "dmp", "allowed"), [
