@@ -1,9 +1,10 @@
 """Benchmark of the certification report: writing and verifying a signed run directory as the run grows.
 
-A synthetic run of N tests, each with one 10 KB evidence file and a failing third carrying two findings, is written
-with :func:`conformance.reports.write_run_dir` (report.json, HTML, JUnit, manifest, Ed25519 signature) and checked with
-:func:`conformance.reports.verify_run`. Times are the minimum of ``--repeat`` runs; linear behaviour shows as a
-constant ms per test. The HTML size per test tells whether the self-contained page stays openable.
+A synthetic run of N tests, each with one 10 KB evidence file and a failing third carrying two findings, is
+written with :func:`conformance.reports.write_run_dir` (report.json, HTML, JUnit, manifest, Ed25519 signature)
+and checked with :func:`conformance.reports.verify_run`. Times are the minimum of ``--repeat`` runs; linear
+behaviour shows as a constant ms per test. The HTML size per test tells whether the self-contained page stays
+openable.
 
     python benchmarks/reports.py [--tests 100 1000 5000] [--repeat 3]
 """

@@ -1,9 +1,10 @@
-"""pytest plugin of the bench (entry point ``pytest11``): requirement markers, the SUT, evidence and the run report.
+"""pytest plugin of the bench (entry point ``pytest11``): requirement markers, the SUT, evidence and the run
+report.
 
 Usable from any project (a vendor's own test tree included):
 
-- ``@pytest.mark.requirement("EX_2.1-1140", ...)`` names what a test verifies; an ID missing from the requirement
-  catalogue stops the session at collection;
+- ``@pytest.mark.requirement("EX_2.1-1140", ...)`` names what a test verifies; an ID missing from the
+  requirement catalogue stops the session at collection;
 - ``--sut-url`` / ``--sut-role`` / ``--profile`` / ``--sut-preset FILE.yaml`` describe the system under test
   (without ``--sut-url`` the ``sut_url`` fixture starts the embedded reference DMP);
 - the ``evidence`` fixture attaches files and findings to the current test;
@@ -155,7 +156,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Settings of the system under test
 
 
@@ -236,7 +237,7 @@ def _settings_from(config: pytest.Config) -> SutSettings:
     )
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Recording: per-test results, evidence and findings, then the run directory
 
 
@@ -327,8 +328,8 @@ def pytest_collection_modifyitems(
     from conformance.requirements import load_catalogue
 
     recorder = recorder_of(config)
-    # Test modules are imported by now, so the rules they use are registered: importing every other rule module
-    # (a second or more) is only needed when an ID is not found, and for the report's complete matrix.
+    # Test modules are imported by now, so the rules they use are registered: importing every other rule
+    # module (a second or more) is only needed when an ID is not found, and for the report's complete matrix.
     catalogue = load_catalogue(with_rules=False).with_rules()
     if catalogue.unknown(i for ids in marked.values() for i in ids):
         catalogue = load_catalogue()
@@ -431,7 +432,8 @@ def _skip_reason(report: pytest.TestReport) -> str:
 
 
 def _failure_text(report: pytest.TestReport) -> tuple[str, str]:
-    """The first line of the failure (the assertion message, e.g. the expected and found values) and the full text."""
+    """The first line of the failure (the assertion message, e.g. the expected and found values) and the full
+    text."""
     crash = getattr(report.longrepr, "reprcrash", None)
     text = crash.message if crash is not None else report.longreprtext
     first = next((line for line in text.strip().splitlines() if line.strip()), "failed")
@@ -456,7 +458,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 
 def write_run(recorder: RunRecorder, run_dir: Path) -> str:
-    """Build the run model from what was recorded and write the signed run directory; return the key fingerprint."""
+    """Build the run model from what was recorded and write the signed run directory; return the key
+    fingerprint."""
     from conformance.reports import (
         Artefact,
         EvidenceRef,
@@ -523,7 +526,7 @@ def _rules_digest() -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Evidence
 
 
@@ -606,7 +609,8 @@ class Evidence:
 
 @pytest.fixture
 def evidence(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Evidence:
-    """Attach evidence to the current test: ``evidence.attach(name, content, mime)``, ``evidence.findings(result)``."""
+    """Attach evidence to the current test: ``evidence.attach(name, content, mime)``,
+    ``evidence.findings(result)``."""
     recorder = recorder_of(request.config)
     if recorder.evidence_root is None:
         recorder.evidence_root = tmp_path_factory.mktemp("evidence")
@@ -615,7 +619,7 @@ def evidence(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     )
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # The system under test
 
 
@@ -647,8 +651,8 @@ def _module_exists(name: str) -> bool:
 def embedded_dmp(
     db_path: Path, extra_args: Iterable[str] = (), port: int = 0, timeout: float = _SERVER_START_TIMEOUT
 ) -> Iterator[str]:
-    """Run ``dmp-conformance serve`` in a subprocess on a loopback port (a free one when 0); yield its base URL
-    once /health answers."""
+    """Run ``dmp-conformance serve`` in a subprocess on a loopback port (a free one when 0); yield its base
+    URL once /health answers."""
     import httpx
 
     port = port or free_port()
@@ -700,7 +704,8 @@ def embedded_dmp(
 
 @pytest.fixture(scope="session")
 def embedded_dmp_args() -> list[str]:
-    """Extra ``dmp-conformance serve`` options for the embedded reference DMP (suites override it: trust, admin…)."""
+    """Extra ``dmp-conformance serve`` options for the embedded reference DMP (suites override it: trust,
+    admin…)."""
     return []
 
 
@@ -730,13 +735,14 @@ def sut_embedded(pytestconfig: pytest.Config, sut_url: str) -> bool:
     return recorder_of(pytestconfig).embedded
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Synthetic identities (test INS, RPPS, FINESS that agree with their traits)
 
 
 @pytest.fixture(scope="session")
 def synthetic_identities(pytestconfig: pytest.Config) -> Any:
-    """A seeded :class:`conformance.identity.synthetic.SyntheticIdentities` (``--identity-seed``, default 0)."""
+    """A seeded :class:`conformance.identity.synthetic.SyntheticIdentities` (``--identity-seed``, default
+    0)."""
     if not _module_exists("conformance.identity.synthetic"):
         pytest.skip("synthetic identities not available (conformance.identity.synthetic)")
     from conformance.identity.synthetic import SyntheticIdentities
@@ -762,7 +768,7 @@ def synthetic_structure(synthetic_identities: Any) -> Any:
     return synthetic_identities.structure()
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Official artefacts
 
 
@@ -843,12 +849,13 @@ def golden_dir(pytestconfig: pytest.Config) -> Path:
     return path.resolve()
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Collecting markers without running tests (the `requirements coverage` command)
 
 
 class MarkerCollector:
-    """A plugin object for ``pytest.main(["--collect-only", ...], plugins=[collector])``: node id → requirement IDs."""
+    """A plugin object for ``pytest.main(["--collect-only", ...], plugins=[collector])``: node id →
+    requirement IDs."""
 
     def __init__(self) -> None:
         self.markers: dict[str, list[str]] = {}
@@ -866,7 +873,8 @@ class MarkerCollector:
 def collect_requirement_markers(
     paths: Iterable[Path], extra_args: Iterable[str] = ()
 ) -> tuple[MarkerCollector, int]:
-    """Collect the tests under ``paths`` in-process and return their requirement markers and pytest's exit code."""
+    """Collect the tests under ``paths`` in-process and return their requirement markers and pytest's exit
+    code."""
     collector = MarkerCollector()
     args = [
         "--collect-only",

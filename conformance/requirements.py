@@ -1,8 +1,8 @@
 """The requirement catalogue: official and bench requirements authored in YAML, merged with the rule registry.
 
 The YAML files live in ``profiles/requirements/`` (schema in its README). Every rule registered in
-:data:`conformance.findings.rules` also becomes a requirement (its own ID), so the catalogue is the single list
-that the pytest plugin checks markers against, that coverage reads, and that reports give verdicts for.
+:data:`conformance.findings.rules` also becomes a requirement (its own ID), so the catalogue is the single
+list that the pytest plugin checks markers against, that coverage reads, and that reports give verdicts for.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ LEVELS = ("SHALL", "SHOULD", "MAY")
 ACTORS = ("LPS", "DMP", "document")
 PROFILES = ("Accès", "Alimentation", "Consultation", "Gestion administrative", "Documents")
 REQUIREMENTS_ENV = "DMP_CONFORMANCE_REQUIREMENTS"
-# Official IDs (EX_2.1-1140, RG_0320, PRE_TPS, EF_DMP11_01), bench IDs and CI-SIS rule names: letters, digits and . _ -
+# Official IDs (EX_2.1-1140, RG_0320, PRE_TPS, EF_DMP11_01), bench IDs and CI-SIS rule names: letters, digits
+# and . _ -
 ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 TRANSACTION_PATTERN = re.compile(r"^(TD\d\.\d[a-z]?|ITI-\d+)$")  # TD0.2, TD3.1b, TD3.3c, ITI-41
 
@@ -117,7 +118,8 @@ class Catalogue:
         return self.requirements.get(requirement_id)
 
     def expand(self, ids: Iterable[str]) -> list[str]:
-        """``ids`` plus the requirements implemented by the rules among them (a test of a rule tests its requirement)."""
+        """``ids`` plus the requirements implemented by the rules among them (a test of a rule tests its
+        requirement)."""
         expanded = list(dict.fromkeys(ids))
         for requirement in self.requirements.values():
             if requirement.id not in expanded and any(
@@ -130,7 +132,8 @@ class Catalogue:
         return sorted({i for i in ids if i not in self.requirements})
 
     def with_rules(self, registry: RuleRegistry = rules) -> Catalogue:
-        """A copy with one entry per registered rule; a rule whose ID is already authored keeps the YAML entry."""
+        """A copy with one entry per registered rule; a rule whose ID is already authored keeps the YAML
+        entry."""
         merged = dict(self.requirements)
         for rule in registry:
             if rule.id in merged:
@@ -307,8 +310,8 @@ def load_rule_modules() -> list[str]:
     """Import the modules that register rules, so the registry is complete before it is read.
 
     The artefact kinds, and the modules named ``rules`` or ``rules_*`` (or inside a ``rules`` package) of the
-    validator packages; packages that do not exist yet are skipped. A module that fails to import does not stop
-    the others (one broken validator must not hide every verdict): its error is returned.
+    validator packages; packages that do not exist yet are skipped. A module that fails to import does not
+    stop the others (one broken validator must not hide every verdict): its error is returned.
     """
     errors: list[str] = []
 

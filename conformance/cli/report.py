@@ -25,7 +25,8 @@ def verify(
         None, "--public-key", help="Expected Ed25519 public key (PEM); default: manifest.pub."
     ),
 ) -> None:
-    """Exit 0 when every file matches the signed manifest; exit 1 naming each changed, removed or added file."""
+    """Exit 0 when every file matches the signed manifest; exit 1 naming each changed, removed or added
+    file."""
     console = Console(highlight=False)
     if not run_dir.is_dir():
         typer.echo(f"not a directory: {run_dir}", err=True)

@@ -46,8 +46,8 @@ def run(
     """Run a suite (default: the server-role suite against a DMP) and write the signed report.
 
     Exit 0 only when every mandatory (SHALL) requirement tested passed; 1 otherwise (or when nothing could be
-    tested); 2 on a usage error. Options after ``--`` go to pytest and the plugin (e.g. ``-- --lps-command CMD``
-    for the client-role suite).
+    tested); 2 on a usage error. Options after ``--`` go to pytest and the plugin (e.g. ``-- --lps-command
+    CMD`` for the client-role suite).
     """
     console = Console(highlight=False)
     try:  # a suite of the bench by name, or a folder of tests (a vendor's own suite)

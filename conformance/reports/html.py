@@ -1,4 +1,5 @@
-"""Self-contained HTML certification report (jinja2, autoescaped; inline CSS and SVG, no script, no external URL).
+"""Self-contained HTML certification report (jinja2, autoescaped; inline CSS and SVG, no script, no external
+URL).
 
 Everything that comes from the run is escaped: findings and exchanges may contain health data and markup.
 """

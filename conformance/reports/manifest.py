@@ -46,7 +46,8 @@ def run_files(run_dir: Path) -> Iterator[tuple[str, Path]]:
 
 
 def hash_tree(directory: Path) -> str:
-    """One SHA-256 for a folder: over the sorted (relative path, file hash) pairs (identifies a package version)."""
+    """One SHA-256 for a folder: over the sorted (relative path, file hash) pairs (identifies a package
+    version)."""
     digest = hashlib.sha256()
     for relative, path in run_files(directory):
         digest.update(f"{relative}\0{sha256_file(path)}\n".encode())

@@ -190,8 +190,9 @@ def _plain(value: Any) -> Any:
 
 
 def requirement_verdicts(tests: Iterable[TestResult], catalogue: Catalogue) -> list[RequirementVerdict]:
-    """One verdict per catalogue requirement: fail if any test carrying it failed (or errored), pass if one passed
-    and none failed, manual when it is attested rather than tested, else not-tested (skips count as not tested)."""
+    """One verdict per catalogue requirement: fail if any test carrying it failed (or errored), pass if one
+    passed and none failed, manual when it is attested rather than tested, else not-tested (skips count as not
+    tested)."""
     by_requirement: dict[str, list[TestResult]] = {}
     for test in tests:
         for rid in catalogue.expand(test.requirements):

@@ -1,4 +1,5 @@
-"""The run directory: report.json, report.html, junit.xml, evidence/, allure-results/, manifest + signature."""
+"""The run directory: report.json, report.html, junit.xml, evidence/, allure-results/, manifest +
+signature."""
 
 from __future__ import annotations
 

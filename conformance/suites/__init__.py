@@ -2,7 +2,8 @@
 
 One sub-package per role of the system under test:
 
-- ``server_role``: the SUT is a DMP (or a DMP simulator); the bench plays the LPS through ``conformance.client``;
+- ``server_role``: the SUT is a DMP (or a DMP simulator); the bench plays the LPS through
+  ``conformance.client``;
 - ``client_role``: the SUT is an LPS; the bench runs the reference DMP and judges the requests it captures;
 - ``documents_role``: the SUT produced documents (``--documents-dir``); the bench validates each one.
 

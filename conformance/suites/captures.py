@@ -1,4 +1,5 @@
-"""Reading the reference DMP's captures: what an LPS under test sent, the answer, and the validators' findings."""
+"""Reading the reference DMP's captures: what an LPS under test sent, the answer, and the validators'
+findings."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def wait_for_capture(
     settle: float = 1.0,
     give_up: Callable[[], str | None] = lambda: None,
 ) -> dict[str, Any]:
-    """The first capture of ``transaction`` (e.g. ``TD2.1``), with its findings; waits up to ``timeout`` seconds.
+    """The first capture of ``transaction`` (e.g. ``TD2.1``), with its findings; waits up to ``timeout``
+    seconds.
 
     ``give_up`` returns a reason to stop waiting early (the LPS scenario ended), or None to keep waiting.
     """
@@ -46,7 +48,8 @@ def wait_for_capture(
 def _settled(
     dmp: httpx.Client, capture_id: int, settle: float, poll: float, limit: float = 30.0
 ) -> dict[str, Any]:
-    """The capture once the reference DMP's validators are done with it (they run after the response went out).
+    """The capture once the reference DMP's validators are done with it (they run after the response went
+    out).
 
     The capture says so with ``validated``; a server without that flag is given ``settle`` seconds without a
     change of its findings.

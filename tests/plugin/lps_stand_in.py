@@ -1,8 +1,8 @@
 """A stand-in LPS for the client-role suite test (run as a subprocess, like a vendor's scenario script).
 
-Usage: python lps_stand_in.py PKI_DIR. Seeds its patient through the reference DMP's admin API, then sends TD0.2,
-TD2.1, TD3.1 and TD3.2 to $DMP_CONFORMANCE_DMP_URL with VIHFs signed by PKI_DIR/ps_signature.{crt,key} and
-submissions sealed by PKI_DIR/structure.{crt,key}.
+Usage: python lps_stand_in.py PKI_DIR. Seeds its patient through the reference DMP's admin API, then sends
+TD0.2, TD2.1, TD3.1 and TD3.2 to $DMP_CONFORMANCE_DMP_URL with VIHFs signed by PKI_DIR/ps_signature.{crt,key}
+and submissions sealed by PKI_DIR/structure.{crt,key}.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The pytest plugin, exercised through real inner pytest sessions: markers, options, evidence, run directory."""
+"""The pytest plugin, exercised through real inner pytest sessions: markers, options, evidence, run
+directory."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ def test_pass(evidence):
 
 @pytest.mark.requirement("BENCH-DMP-TD2.1")
 def test_fail(evidence):
-    result = ArtefactResult("sent.xml", "xds", [Finding("BENCH-XDS-CODES", Severity.ERROR, Source.RULE,
-                            "classCode 99 not in JDV_J57", "/rim:ExtrinsicObject[1]", 7, "use a JDV_J57 code")])
+    finding = Finding("BENCH-XDS-CODES", Severity.ERROR, Source.RULE, "classCode 99 not in JDV_J57",
+                      "/rim:ExtrinsicObject[1]", 7, "use a JDV_J57 code")
+    result = ArtefactResult("sent.xml", "xds", [finding])
     evidence.assert_valid(result)
 
 

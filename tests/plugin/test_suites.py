@@ -1,5 +1,5 @@
-"""The suites end to end through `dmp-conformance run`: server role and client role against a real reference DMP
-subprocess, documents role on a folder."""
+"""The suites end to end through `dmp-conformance run`: server role and client role against a real reference
+DMP subprocess, documents role on a folder."""
 
 from __future__ import annotations
 

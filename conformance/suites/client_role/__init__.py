@@ -1,1 +1,2 @@
-"""Client-role suite: the system under test is an LPS; the bench runs the reference DMP and judges what it receives."""
+"""Client-role suite: the system under test is an LPS; the bench runs the reference DMP and judges what it
+receives."""

@@ -1,4 +1,5 @@
-"""Fixtures of the client-role suite: the bench's reference DMP, the LPS scenario, and waiting for its requests.
+"""Fixtures of the client-role suite: the bench's reference DMP, the LPS scenario, and waiting for its
+requests.
 
 Operate the LPS under test against the printed URL (or give ``--lps-command``, which gets the URL in
 ``$DMP_CONFORMANCE_DMP_URL``); the DMP must trust the LPS's VIHF signer (``--dmp-options "--trust ca.pem"``).
@@ -83,7 +84,8 @@ def lps_scenario(
 def lps_capture(
     pytestconfig: pytest.Config, reference_dmp: str, lps_scenario: LpsScenario, evidence: Evidence
 ) -> Iterator[Callable[[str], dict[str, Any]]]:
-    """``lps_capture("TD2.1")``: wait for that request from the LPS; its request and answer become evidence."""
+    """``lps_capture("TD2.1")``: wait for that request from the LPS; its request and answer become
+    evidence."""
     timeout = recorder_of(pytestconfig).settings.wait_timeout
     with httpx.Client(base_url=reference_dmp, timeout=10.0) as dmp:
 

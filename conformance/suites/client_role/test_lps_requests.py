@@ -1,4 +1,5 @@
-"""What the LPS under test sends for each representative transaction, judged by the reference DMP's validators."""
+"""What the LPS under test sends for each representative transaction, judged by the reference DMP's
+validators."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""One test per document of ``--documents-dir``, validated with the official CI-SIS package when it is available."""
+"""One test per document of ``--documents-dir``, validated with the official CI-SIS package when it is
+available."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Assertions on DMP answers that say what was expected and what came back (status, SOAP fault, parse error)."""
+"""Assertions on DMP answers that say what was expected and what came back (status, SOAP fault, parse
+error)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from typing import Any
 
 
 def explain(response: Any) -> str:
-    """One line about an answer: HTTP status, the SOAP fault's code, subcodes and reason, or why it is unreadable."""
+    """One line about an answer: HTTP status, the SOAP fault's code, subcodes and reason, or why it is
+    unreadable."""
     parts = [f"HTTP {response.status_code}"]
     fault = response.fault
     if fault is not None:

@@ -1,7 +1,8 @@
-"""Fixtures of the server-role suite: the bench plays an LPS (signed VIHF, XDS builders) against the DMP under test.
+"""Fixtures of the server-role suite: the bench plays an LPS (signed VIHF, XDS builders) against the DMP under
+test.
 
-On the embedded reference DMP the suite trusts its own run-time test PKI and seeds its patient through the admin
-API; an external DMP must be given those by its operator (tests needing them skip with the reason).
+On the embedded reference DMP the suite trusts its own run-time test PKI and seeds its patient through the
+admin API; an external DMP must be given those by its operator (tests needing them skip with the reason).
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ def suite_pki() -> Any:
 
 
 @pytest.fixture(scope="session")
-def embedded_dmp_args(suite_pki: Any, tmp_path_factory: pytest.TempPathFactory,
-                      sut_settings: SutSettings) -> list[str]:
+def embedded_dmp_args(
+    suite_pki: Any, tmp_path_factory: pytest.TempPathFactory, sut_settings: SutSettings
+) -> list[str]:
     """The embedded reference DMP trusts the suite's CA for VIHF signatures and opens its admin API;
     ``--dmp-options`` adds serve options (e.g. ``--fault NAME`` for the mutation score)."""
     ca = tmp_path_factory.mktemp("suite-trust") / "ca.pem"
@@ -64,7 +66,8 @@ class LpsIdentity:
 
 @pytest.fixture(scope="session")
 def lps_identity(sut_settings: SutSettings, suite_pki: Any) -> LpsIdentity:
-    """``--vihf-cert/--vihf-key/--vihf-subject`` for an external DMP, else the suite's run-time test professional."""
+    """``--vihf-cert/--vihf-key/--vihf-subject`` for an external DMP, else the suite's run-time test
+    professional."""
     if sut_settings.vihf_cert or sut_settings.vihf_key:
         from cryptography import x509
         from cryptography.hazmat.primitives import serialization

@@ -1,4 +1,5 @@
-"""Documents and submissions the server-role suite feeds, built with the XDS builders (no hand-written ebRIM)."""
+"""Documents and submissions the server-role suite feeds, built with the XDS builders (no hand-written
+ebRIM)."""
 
 from __future__ import annotations
 
@@ -37,8 +38,8 @@ def author(person_id: str, structure_id: str) -> Author:
 def feed_request(
     patient: Any, content: bytes, *, person_id: str, structure_id: str, signer: SignatureHook | None = None
 ) -> tuple[ProvideAndRegisterRequest, DocumentEntry]:
-    """A TD2.1 submission of one document for ``patient`` (an Ins), authored by ``person_id``, its XAdES signature
-    made by ``signer`` (``xades_signer(key, cert)``; an unsigned placeholder when None)."""
+    """A TD2.1 submission of one document for ``patient`` (an Ins), authored by ``person_id``, its XAdES
+    signature made by ``signer`` (``xades_signer(key, cert)``; an unsigned placeholder when None)."""
     now = utc_now_dtm()
     writer = author(person_id, structure_id)
     entry = DocumentEntry(

@@ -1,4 +1,5 @@
-"""Representative transactions against the DMP under test: TD0.2, then TD2.1 feed → TD3.1 find → TD3.2 retrieve."""
+"""Representative transactions against the DMP under test: TD0.2, then TD2.1 feed → TD3.1 find → TD3.2
+retrieve."""
 
 from __future__ import annotations
 
