@@ -20,12 +20,13 @@ def mount_fhir(app: FastAPI, settings: ServerSettings, the_store: Callable[[], S
                read_body: Callable[[Request], Coroutine[Any, Any, bytes]]) -> None:
     """Mount ``/fhir`` and ``/fhir/openapi.json``; the token key is kept as ``app.state.fhir_token_key``."""
     router = fhir_router(settings, the_store, read_body)
-    app.include_router(router)
-    app.state.fhir_token_key = router.token_key  # type: ignore[attr-defined]
 
-    @app.get("/fhir/openapi.json", include_in_schema=False)
+    @app.get("/fhir/openapi.json", include_in_schema=False)  # before the router's catch-all
     def fhir_document() -> JSONResponse:
         return JSONResponse(fhir_openapi(app.openapi()))
+
+    app.include_router(router)
+    app.state.fhir_token_key = router.token_key  # type: ignore[attr-defined]
 
 
 __all__ = ["TokenError", "caller_of_token", "fhir_openapi", "issue_token", "mount_fhir", "unsigned_token"]

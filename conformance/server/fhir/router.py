@@ -319,5 +319,12 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
     async def read_list(request: Request, who: Authenticated, rid: ResourceId) -> Response:
         return fhir_response(await run_in_threadpool(services.read_list, call(request, who), rid))
 
+    @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+                      name="unsupported", include_in_schema=False)
+    async def unsupported(request: Request, rest: str) -> Response:
+        known = rest.split("/", 1)[0] in ("DocumentReference", "List", "Binary", "metadata", "_token", "")
+        raise FhirError(405 if known else 404, f"{request.method} /fhir/{rest} is not an interaction of this "
+                        "server (see GET /fhir/metadata)")
+
     router.token_key = key  # type: ignore[attr-defined]  # in-process tests and the embedded DMP issue tokens
     return router

@@ -403,9 +403,9 @@ def apply_json_patch(resource: dict[str, Any], operations: Any) -> dict[str, Any
                 or not isinstance(op.get("path"), str):
             raise FhirError(422, f"JSON Patch operation {index} is not an add, remove, replace or test with a path",
                             expression=f"[{index}]")
-        parts = _pointer(op["path"])
-        if not parts or parts == [""]:
+        if op["path"] == "":
             raise FhirError(405, "a JSON Patch may not replace the whole resource")
+        parts = _pointer(op["path"])
         parent: Any = result
         for part in parts[:-1]:
             parent = _step(parent, part, op["path"])
