@@ -123,7 +123,7 @@ def validate_cda(data: bytes, path: str, package: InstalledPackage | Path | None
             run.timed("xsd", started)
         if "schematron" in stages:
             started = time.perf_counter()
-            _run_schematrons(run, tree, installed, table, volet, profiles_dir, engine)
+            _run_schematrons(run, data, installed, table, volet, profiles_dir, engine)
             run.timed("schematron", started)
         else:
             run.add([Finding(RULE_SCHEMATRON_SKIPPED, Severity.WARNING, Source.SCHEMATRON,
@@ -204,8 +204,10 @@ def prepare_schematrons(package: InstalledPackage, profiles_dir: Path | None = N
                                                      progress=progress)
 
 
-def _run_schematrons(run: _Run, tree: etree._ElementTree, package: InstalledPackage, table: RoutingTable,
+def _run_schematrons(run: _Run, data: bytes, package: InstalledPackage, table: RoutingTable,
                      volet: VoletRoute, profiles_dir: Path | None, engine: Any) -> None:
+    # the engine gets the bytes (the whole file, as the official pipeline: a self-presenting stylesheet
+    # included): it parses them once for all six schematrons, cheaper than serialising a tree six times
     details = run.result.details
     targets = [(p.schematron, p.id) for p in table.profils]
     if volet.schematron:
@@ -237,7 +239,7 @@ def _run_schematrons(run: _Run, tree: etree._ElementTree, package: InstalledPack
                 return
             details["package_warnings"] = [f.message for f in getattr(engine, "package_findings", [])]
         try:
-            outcome = engine.validate(schematron, tree, document_uri=_document_uri(run.result.path))
+            outcome = engine.validate(schematron, data, document_uri=_document_uri(run.result.path))
         except Exception as exc:  # an engine defect must not hide the other stages' verdicts
             summaries.append({"schematron": schematron, "status": "engine_error"})
             run.add([_unavailable(schematron, label, is_volet, package, "could not be run",
