@@ -302,7 +302,7 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
             import base64
             return fhir_response({"resourceType": "Binary", "id": rid, "contentType": mime,
                                   "data": base64.b64encode(content).decode("ascii")})
-        return Response(content, media_type=mime)
+        return Response(content, headers={"content-type": mime})  # as stored: no charset added
 
     @router.get("/List", name="search_lists", summary="ITI-66 Find Document Lists", responses=SEARCH_RESPONSES)
     async def search_lists(
