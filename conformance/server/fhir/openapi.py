@@ -92,7 +92,7 @@ BINARY_RESPONSES: dict[int | str, dict[str, Any]] = {
 TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "A bearer token", "content": {"application/json": {"schema": {
         "type": "object", "required": ["access_token", "token_type"],
-        "properties": {"access_token": {"type": "string"}, "token_type": {"type": "string"}}}}}}, **ERRORS}
+        "properties": {"access_token": {"type": "string"}, "token_type": {"type": "string"}}}}}}, **WRITE_ERRORS}
 
 
 def _body(schema: dict[str, Any], *media: str) -> dict[str, Any]:
@@ -117,7 +117,7 @@ SEARCH_PARAMS = {
     "DocumentReference": ["patient", "patient.identifier", "status", "identifier", "type", "category", "setting",
                           "facility", "format", "security-label", "event", "date", "creation", "period",
                           "period-start", "period-end", "isArchived", "relatesto", "_count"],
-    "List": ["patient", "patient.identifier", "code", "status", "identifier"],
+    "List": ["patient", "patient.identifier", "code", "status", "identifier", "isArchived"],
 }
 
 

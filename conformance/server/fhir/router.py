@@ -310,9 +310,11 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
             patient: Annotated[str | None, Query(pattern=PATIENT)] = None,
             patient_identifier: Annotated[str | None, Query(alias="patient.identifier", pattern=INS_IDENTIFIER)]
             = None,
-            code: Tokens = None, status: Tokens = None, identifier: Tokens = None) -> Response:
+            code: Tokens = None, status: Tokens = None, identifier: Tokens = None,
+            is_archived: Annotated[str | None, Query(alias="isArchived", pattern="^(true|false)$")] = None) -> Response:
         answer = await run_in_threadpool(services.search_lists, call(request, who), patient, patient_identifier,
-                                         _token(code), _token(status), _token(identifier), str(request.url))
+                                         _token(code), _token(status), _token(identifier), str(request.url),
+                                         is_archived == "true")
         return fhir_response(answer)
 
     @router.get("/List/{rid}", name="read_list", summary="Read a SubmissionSet List", responses=READ_RESPONSES)

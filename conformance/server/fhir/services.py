@@ -286,14 +286,13 @@ def read_binary(call: FhirCall, resource_id: str) -> tuple[bytes, str]:
 
 
 def search_lists(call: FhirCall, patient: str | None, patient_identifier: str | None, code: list[str],
-                 status: list[str], identifier: list[str], self_url: str) -> dict[str, Any]:
+                 status: list[str], identifier: list[str], self_url: str, archived: bool = False) -> dict[str, Any]:
     cx = _patient_cx(patient, patient_identifier)
     found, dmp = _reader_access(call, cx, "find lists")
     codes = {c.rpartition("|")[2] for c in _values(code)}
     statuses = set(_values(status))
-    if codes - {"submissionset", "folder"} or statuses - {"current"}:
-        return searchset(call, "List", [], 0, self_url)  # no folders are stored; lists are always current
-    if codes == {"folder"}:
+    if codes - {"submissionset", "folder"} or statuses - {"current"} or codes == {"folder"} or archived:
+        # the store keeps no folders; SubmissionSets are always current and never archived
         return searchset(call, "List", [], 0, self_url)
     ids = [unique_id_of(v.partition("|")[2] or v) for v in _values(identifier)]
     rows = submission_sets_of_patient(call.store, found.cx, unique_ids=ids,
