@@ -31,7 +31,8 @@ def _search(server: RunningServer, subject: str = TestPki.PS_ID_NAT, **params: s
     response = httpx.get(f"{server.url}/fhir/DocumentReference", headers=_headers(server, subject),
                          params={"patient.identifier": IDENTIFIER, **params})
     assert response.status_code == 200, response.text
-    return [e["resource"] for e in response.json().get("entry", [])]
+    return [e["resource"] for e in response.json().get("entry", [])
+            if e["resource"]["resourceType"] == "DocumentReference"]
 
 
 def _soap_unique_ids(server: RunningServer, subject: str = TestPki.PS_ID_NAT) -> set[str]:

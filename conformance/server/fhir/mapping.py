@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from conformance.server.settings import DMP_OID
 from conformance.store import DocumentEntry, EntryStatus, SubmissionSet, coded
 
 PDSM_SD = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/"
@@ -174,7 +175,11 @@ def document_reference(row: DocumentEntry, base: str, replaces: Sequence[str] = 
                  for i, person in enumerate(authors)]
     contained += [{"resourceType": "Organization", "id": f"org{i}", "identifier": [{"value": institution}]}
                   for i, institution in enumerate(summary.get("authorInstitutions", []))]
-    attachment: dict[str, Any] = {"contentType": row.mime_type, "url": f"{base}/Binary/{rid}"}
+    # sourcePatientInfo (1..1 in PDSm): the patient as the DMP knows it, by INS
+    contained.append({"resourceType": "Patient", "id": "patient",
+                      "identifier": [subject(row.patient_id)["identifier"]]})
+    attachment: dict[str, Any] = {"contentType": row.mime_type, "language": summary.get("language") or "fr-FR",
+                                  "url": f"{base}/Binary/{rid}"}
     if row.size is not None:
         attachment["size"] = row.size
     if hash_base64(row.sha1):
@@ -205,8 +210,10 @@ def document_reference(row: DocumentEntry, base: str, replaces: Sequence[str] = 
     resource["subject"] = subject(row.patient_id)
     if fhir_instant(row.creation_time):
         resource["date"] = _instant(row.creation_time)
-    if contained:
-        resource["author"] = [{"reference": f"#{c['id']}"} for c in contained]
+    authors_refs = [{"reference": f"#{c['id']}"} for c in contained if c["resourceType"] != "Patient"]
+    if authors_refs:
+        resource["author"] = authors_refs
+    resource["custodian"] = {"identifier": {"system": RFC3986, "value": f"{OID_PREFIX}{DMP_OID}"}, "display": "DMP"}
     resource["securityLabel"] = [c for c in map(codeable, summary.get("confidentialityCodes", [])) if c]
     if not resource["securityLabel"]:
         del resource["securityLabel"]
@@ -214,7 +221,7 @@ def document_reference(row: DocumentEntry, base: str, replaces: Sequence[str] = 
         resource["relatesTo"] = [{"code": "replaces", "target": {"reference": f"DocumentReference/{r}"}}
                                  for r in replaces]
     resource["content"] = [content]
-    context: dict[str, Any] = {}
+    context: dict[str, Any] = {"sourcePatientInfo": {"reference": "#patient"}}
     period = {k: fhir_instant(v) for k, v in (("start", row.service_start), ("end", row.service_stop))
               if fhir_instant(v)}
     if period:
@@ -225,8 +232,7 @@ def document_reference(row: DocumentEntry, base: str, replaces: Sequence[str] = 
     events = [c for c in map(codeable, summary.get("eventCodes", [])) if c]
     if events:
         context["event"] = events
-    if context:
-        resource["context"] = context
+    resource["context"] = context
     return resource
 
 
@@ -247,6 +253,9 @@ def list_resource(row: SubmissionSet, members: list[str]) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "List", "id": fhir_id(row.entry_uuid),
         "meta": {"profile": [PDSM_SD + "pdsm-submissionset-comprehensive"]},
+        # source (1..1): the sending system, the only source the XDS SubmissionSet columns keep
+        "contained": [{"resourceType": "Device", "id": "source",
+                       "identifier": [{"system": RFC3986, "value": unique_id_value(row.source_id or "unknown")}]}],
     }
     if extension:
         resource["extension"] = extension
@@ -256,6 +265,7 @@ def list_resource(row: SubmissionSet, members: list[str]) -> dict[str, Any]:
         "status": "current", "mode": "working",
         "code": {"coding": [{"system": MHD_LIST_TYPES, "code": "submissionset"}]},
         "subject": subject(row.patient_id),
+        "source": {"reference": "#source"},
     })
     if _instant(row.submission_time):
         resource["date"] = _instant(row.submission_time)

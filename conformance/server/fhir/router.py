@@ -143,7 +143,9 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
             response_headers={"content-type": response.headers.get("content-type", "")}, response_body=body,
             identity={"subject": caller.actor_id, "structure": caller.structure_id, "mode": caller.auth_mode.value}
             if caller else None, findings=[f.to_dict() for f in findings],
-            outcome="Success" if response.status_code < 400 else f"HTTP {response.status_code}")
+            outcome="Success" if response.status_code < 400 else f"HTTP {response.status_code}",
+            validated_at=datetime.now().astimezone())  # FHIR payloads are validated while answering
+
         return row.id
 
     router = APIRouter(prefix="/fhir", route_class=FhirRoute, tags=["FHIR PDSm"])
@@ -220,6 +222,9 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
                             expression="Bundle.type")
         answer = await run_in_threadpool(services.provide_bundle, call(request, who, "TD2.1"), bundle)
         return fhir_response(answer)
+
+    # ``[base]/`` too: clients joining paths to the base often add the slash
+    router.add_api_route("/", provide, methods=["POST"], name="provide_bundle", include_in_schema=False)
 
     @router.get("/DocumentReference", name="search_document_references",
                 summary="ITI-67 Find Document References", responses=SEARCH_RESPONSES)

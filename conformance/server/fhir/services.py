@@ -28,6 +28,7 @@ from conformance.server.access import (
     check_visible,
     feed_confidentiality,
 )
+from conformance.server.errors import server_finding
 from conformance.server.exchange import Exchange, facts_of
 from conformance.server.fhir.feed import FedDocument, cx_of_identifier, provided_bundle, published_document
 from conformance.server.fhir.mapping import (
@@ -224,6 +225,10 @@ def _reader_access(call: FhirCall, cx: str, action: str) -> tuple[Patient, DmpSt
 
 def search_documents(call: FhirCall, search: DocumentSearch, self_url: str) -> dict[str, Any]:
     cx = _patient_cx(search.patient, search.patient_identifier)
+    if not search.status:
+        call.findings.append(server_finding(
+            "BENCH-PDSM-LPS-SEARCH", "ITI-67 search without status (MHD minimum: patient and status)",
+            hint="add status=current"))
     patient, dmp = _reader_access(call, cx, "find")
     limit = call.settings.max_query_results
     creation = _date_bounds(_values(search.date), "date")
