@@ -7,6 +7,11 @@ Neither PDSm nor PDSM4DMP specify authentication (fhir-pdsm.md §3.3), so the re
   ``POST /fhir/_token`` issues one, only when the admin/test API is on (``ServerSettings.admin_enabled``).
 * **unsigned token** (only when ``ServerSettings.lenient_signatures``): ``unsigned.<claims>``.
 
+* **mutual TLS** (when no bearer token is sent): the client certificate the ASGI server puts in the TLS
+  extension (``scope["extensions"]["tls"]["client_cert_chain"][0]``, PEM; the server verified the chain): a
+  professional's certificate (CN = idNat) authenticates in direct mode, a structure's (CN ``ORG …``, OU =
+  structure idNat) in indirect mode. uvicorn does not fill this extension: behind it, use tokens.
+
 Claims: ``sub`` (the professional's idNat, required), ``structure`` (structure idNat), ``role``,
 ``auth_mode`` (``DIRECTE``/``INDIRECTE``/``INDIRECTE_RENFORCEE``), ``access_mode`` (``normal``,
 ``break_glass``, ``regulation``), ``kind`` (``professional``, ``patient``, ``legal_representative``),
@@ -22,6 +27,9 @@ import hmac
 import json
 import time
 from typing import Any
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from conformance.server.access import ActorKind, AuthMode, Caller
 from conformance.store import AccessMode
@@ -119,3 +127,30 @@ def caller_of_token(authorization: str | None, key: bytes, *, lenient: bool) -> 
             raise TokenError("unsigned tokens are accepted only by a server started with lenient signatures")
         return caller_of_claims(_claims(parts[1]))
     raise TokenError("unknown token format (expected v1.<claims>.<mac> or unsigned.<claims>)")
+
+
+def _attribute(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
+    values = name.get_attributes_for_oid(oid)
+    return str(values[0].value) if values else None
+
+
+def caller_of_certificate(pem: str | bytes) -> Caller:
+    """The caller named by a verified TLS client certificate (see the module docstring)."""
+    try:
+        certificate = x509.load_pem_x509_certificate(pem.encode() if isinstance(pem, str) else pem)
+    except ValueError as exc:
+        raise TokenError("the TLS client certificate is not readable") from exc
+    common_name = _attribute(certificate.subject, NameOID.COMMON_NAME) or ""
+    unit = _attribute(certificate.subject, NameOID.ORGANIZATIONAL_UNIT_NAME)
+    if common_name.startswith("ORG ") and unit:
+        return Caller(actor_id=unit, structure_id=unit, auth_mode=AuthMode.INDIRECT)
+    if not common_name.strip():
+        raise TokenError("the TLS client certificate names nobody (no CN)")
+    return Caller(actor_id=common_name.strip(), structure_id=unit)
+
+
+def client_certificate(scope: dict[str, Any]) -> str | None:
+    """The leaf client certificate (PEM) of the ASGI TLS extension, if the server gives it."""
+    tls = (scope.get("extensions") or {}).get("tls") or {}
+    chain = tls.get("client_cert_chain") or []
+    return chain[0] if chain and isinstance(chain[0], str | bytes) else None  # type: ignore[no-any-return]

@@ -28,7 +28,13 @@ from starlette.responses import Response
 from conformance.findings import Severity
 from conformance.server.access import Caller
 from conformance.server.fhir import services
-from conformance.server.fhir.auth import TokenError, caller_of_token, issue_token
+from conformance.server.fhir.auth import (
+    TokenError,
+    caller_of_certificate,
+    caller_of_token,
+    client_certificate,
+    issue_token,
+)
 from conformance.server.fhir.openapi import (
     BINARY_RESPONSES,
     BUNDLE_BODY,
@@ -154,8 +160,10 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
     def caller(request: Request,
                credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
         header = f"{credentials.scheme} {credentials.credentials}" if credentials else None
+        certificate = client_certificate(request.scope) if header is None else None
         try:
-            who = caller_of_token(header, key, lenient=settings.lenient_signatures)
+            who = caller_of_certificate(certificate) if certificate else \
+                caller_of_token(header, key, lenient=settings.lenient_signatures)
         except TokenError as exc:
             raise FhirError(401, str(exc)) from exc
         request.state.caller = who
