@@ -82,7 +82,7 @@ def _entry_model_with(**changes: Callable[[Any], Any]) -> None:
     _wrap(xds_services, "_entry_model", make)
 
 
-@fault("skip-hash", "BENCH-DMP-TD3.1", "FindDocuments answers a wrong SHA-1 hash")
+@fault("skip-hash", "BENCH-DMP-INTEGRITY", "FindDocuments answers a wrong SHA-1 hash")
 def _skip_hash() -> None:
     _entry_model_with(hash=lambda _value: "0" * 40)
 
