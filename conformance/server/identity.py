@@ -62,7 +62,7 @@ def _verify(security: etree._Element, settings: ServerSettings) -> tuple[Vihf, l
                 **{code: "centre de régulation" for code in settings.regulation_codes}}
     policy = VihfPolicy(trust=list(settings.trust), lenient=settings.lenient_signatures,
                         require_signature=not settings.lenient_signatures, purpose_codes=purposes)
-    result = verify_vihf(security, policy)
+    result = verify_vihf(security, policy, replay=settings.replay_cache)
     if result.vihf is None:
         raise DmpFault("unreadable VIHF: " + "; ".join(f.message for f in result.findings), subcode=AUTH_FAILED)
     if result.authenticated:

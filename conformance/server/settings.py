@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
+from conformance.vihf import ReplayCache
+
 DMP_OID = "1.2.250.1.213.4.1.1.1"  # the DMP device / custodian in HL7 v3 messages
 REPOSITORY_ID = "1.2.250.1.213.4.1.1.1.2"  # repositoryUniqueId of the official examples
 
@@ -18,6 +20,9 @@ class ServerSettings:
     db_url: str = "sqlite://"  # in memory: use a file URL to keep data between runs
     trust: Sequence[x509.Certificate] = ()  # CA certificates accepted for VIHF signatures
     lenient_signatures: bool = False  # accept unsigned / untrusted VIHF and record a finding instead
+    # one-time VIHF: give a ReplayCache to refuse a second use of an assertion ID within its window. Off by
+    # default: the DMP documents no one-time use and LPS commonly reuse a VIHF for a session
+    replay_cache: ReplayCache | None = None
     lenient_mime: bool = True  # accept legacy MTOM captures (LF line endings, no boundary header)
     admin_enabled: bool = False  # /admin/* seed and reset endpoints
     validate_requests: bool = True  # run the transport validators on each captured request (after responding)
