@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 
 import pytest
 
@@ -157,11 +158,17 @@ def test_conditional_patch_on_the_business_identifier(fhir: Fhir) -> None:
 
 
 @pytest.mark.requirement("BENCH-PDSM-REPLACE")
-@pytest.mark.parametrize("flow", ["ITI-65", "ITI-105"])
+@pytest.mark.parametrize("flow", ["ITI-65", "ITI-105", "conditional update"])
 def test_replacement_supersedes_the_old_document(fhir: Fhir, flow: str) -> None:
     [old] = provide(fhir)
     if flow == "ITI-65":
         [new] = provide(fhir, replaces=old)
+    elif flow == "conditional update":
+        master = fhir.get(f"/fhir/DocumentReference/{old}").json()["masterIdentifier"]["value"]
+        response = fhir.http.put("/fhir/DocumentReference", params={"identifier": f"urn:ietf:rfc:3986|{master}"},
+                                 content=json.dumps(simplified_publish(INS)).encode(), headers=fhir.headers())
+        assert response.status_code == 201, response.text
+        new = response.json()["id"]
     else:
         response = fhir.post("/fhir/DocumentReference", simplified_publish(INS, replaces=old))
         assert response.status_code == 201, response.text

@@ -141,8 +141,8 @@ def capability_statement(base: str) -> dict[str, Any]:
                          "PDSm-GestionnaireDePartageDeDocuments"],
         "rest": [{"mode": "server", "security": {"cors": False, "description": "Bearer token (see the bench docs)"},
                   "resource": [
-                      resource("DocumentReference", ["read", "search-type", "create", "patch"],
-                               conditionalUpdate=False),
+                      resource("DocumentReference", ["read", "search-type", "create", "patch", "update"],
+                               conditionalUpdate=True),
                       resource("List", ["read", "search-type"]),
                       resource("Binary", ["read"])],
                   "interaction": [{"code": "transaction"}]}],

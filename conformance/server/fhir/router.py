@@ -64,6 +64,7 @@ Tokens = Annotated[list[str] | None, Query(min_length=1)]
 TRANSACTIONS = {"provide_bundle": "ITI-65", "search_lists": "ITI-66", "read_list": "ITI-66",
                 "search_document_references": "ITI-67", "read_document_reference": "ITI-67",
                 "read_binary": "ITI-68", "publish_document_reference": "ITI-105",
+                "conditional_update_document_reference": "ITI-105",
                 "patch_document_reference": "PDSm-PATCH", "conditional_patch_document_reference": "PDSm-PATCH",
                 "metadata": "metadata"}
 UNCAPTURED = {"issue_token"}  # a bearer token must not be readable from /captures
@@ -117,7 +118,9 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
                 except TimeoutError:
                     response = error_response(FhirError(408, "request body not received in time"))
                 except Exception as exc:
-                    if type(exc).__name__ == "_BodyTooLarge":
+                    from conformance.server.app import _BodyTooLarge  # app.py mounts this router: import late
+
+                    if isinstance(exc, _BodyTooLarge):
                         response = error_response(FhirError(413, f"body larger than {settings.max_body_bytes} bytes"))
                     else:
                         log.exception("FHIR %s %s failed", request.method, request.url.path)
@@ -281,6 +284,23 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
         created = await run_in_threadpool(services.publish, call(request, who, "TD2.1"), resource)
         return fhir_response(created, 201, {"location": f"DocumentReference/{created['id']}/_history/"
                                                         f"{created['meta']['versionId']}"})
+
+    @router.put("/DocumentReference", name="conditional_update_document_reference", status_code=201,
+                summary="Replacement by conditional update: the new document (ITI-105 body) supersedes the one "
+                        "whose identifier is given", responses=WRITE_RESPONSES,
+                openapi_extra={"requestBody": DOCUMENT_REFERENCE_BODY})
+    async def conditional_update(request: Request, who: Authenticated,
+                                 identifier: Annotated[str, Query(pattern=TOKEN)]) -> Response:
+        from conformance.fhir.validator import ITI105
+
+        resource = await validated(request, "DocumentReference", [ITI105])
+        made = call(request, who, "TD2.1")
+        replaced = await run_in_threadpool(services.resolve_identifier, made, identifier)
+        relation = {"code": "replaces", "target": {"reference": f"DocumentReference/{replaced}"}}
+        if relation not in (resource.get("relatesTo") or []):
+            resource["relatesTo"] = [*(resource.get("relatesTo") or []), relation]
+        created = await run_in_threadpool(services.publish, made, resource)
+        return fhir_response(created, 201, {"location": f"DocumentReference/{created['id']}/_history/1"})
 
     async def patch(request: Request, who: Caller, rid: str) -> Response:
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
