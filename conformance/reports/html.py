@@ -120,5 +120,12 @@ def render_html(run: Run, run_dir: Path | None = None) -> str:
             transaction_bars=transaction_bars(run),
             timing_bars=timing_bars(run),
             colours={o.value: c for o, c in _COLOURS.items()},
+            load_section=_load_section(run_dir),
         )
     )
+
+
+def _load_section(run_dir: Path | None) -> str | None:
+    """``load/section.html`` written by ``dmp-conformance load --run-dir`` (escaped there), shown as is."""
+    path = run_dir / "load" / "section.html" if run_dir is not None else None
+    return path.read_text(encoding="utf-8") if path is not None and path.is_file() else None
