@@ -1,5 +1,6 @@
 """The load section of a certification run directory: ``load/load.json`` and ``load/section.html`` (a table and
-the inline SVG chart), which the HTML report includes when present."""
+the inline SVG chart), which the HTML report includes; ``report.html`` is regenerated when the run has one (its
+manifest then no longer matches: re-sign the run, as after any change)."""
 
 from __future__ import annotations
 
@@ -29,4 +30,8 @@ def write_load_section(result: LoadResult, run_dir: Path) -> Path:
     result.write(folder / "load.json")
     path = folder / "section.html"
     path.write_text(load_section_html(result), encoding="utf-8")
+    if (run_dir / "report.json").is_file():
+        from conformance.reports.rundir import rerender_html
+
+        rerender_html(run_dir)
     return path

@@ -76,3 +76,15 @@ def test_unreachable_external_sut_fails_with_exit_code_2(tmp_path: Path) -> None
                            "http://127.0.0.1:9", "--duration", "1", "--output", str(tmp_path)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "--vihf-cert" in done.stderr
+
+
+def test_load_section_goes_into_the_html_report_of_a_run(tmp_path: Path) -> None:
+    from conformance.load.report import write_load_section
+    from conformance.reports.html import render_html
+    from conformance.reports.model import Run, SutInfo
+
+    write_load_section(_result(), tmp_path)
+    run = Run(run_id="r", started="2026-01-01T00:00:00Z", finished="2026-01-01T00:00:01Z", bench_version="0",
+              sut=SutInfo(role="server"))
+    html = render_html(run, tmp_path)
+    assert '<section id="load">' in html and "<svg" in html and "TD3.1" in html
