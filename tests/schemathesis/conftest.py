@@ -36,7 +36,8 @@ def dmp_app() -> Iterator[tuple[FastAPI, Store]]:
 
 @pytest.fixture(scope="session")
 def auth_headers(dmp_app: tuple[FastAPI, Store]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(dmp_app[0].state.fhir_token_key, {'sub': AUTHOR_ID})}"}
+    token = issue_token(dmp_app[0].state.fhir_token_key, {"sub": AUTHOR_ID}, lifetime=6 * 3600)
+    return {"Authorization": f"Bearer {token}"}
 
 
 def offline(document: dict[str, Any]) -> dict[str, Any]:

@@ -55,7 +55,7 @@ def _run(schema: Any, label: str, headers: dict[str, str], max_examples: int) ->
         @settings(BOUNDED, max_examples=max_examples)
         def run(case: schemathesis.Case) -> None:
             CASES[label] += 1
-            case.call_and_validate(headers=headers, checks=CHECKS)
+            case.call_and_validate(headers=dict(headers), checks=CHECKS)  # schemathesis adds to the dict
 
         run()
     return tested
@@ -93,19 +93,21 @@ def test_stateful_chain_create_search_read(dmp_app: tuple[FastAPI, Store], our_s
 
     links = our_schema.raw_schema["paths"]["/fhir/DocumentReference"]["post"]["responses"]["201"]["links"]
     assert {"ReadDocumentReference", "ReadBinary", "PatchDocumentReference"} <= set(links)
-    client = TestClient(dmp_app[0])
-    headers = {**auth_headers, "content-type": "application/fhir+json"}
-    created = client.post("/fhir/DocumentReference", json=simplified_publish(INS), headers=headers)
-    our_schema["/fhir/DocumentReference"]["POST"].validate_response(created)
-    rid = created.json()["id"]  # $response.body#/id, as the links say
-    found = client.get("/fhir/DocumentReference", params={"patient.identifier": PATIENT_IDENTIFIER}, headers=headers)
-    our_schema["/fhir/DocumentReference"]["GET"].validate_response(found)
-    assert rid in {e["resource"]["id"] for e in found.json()["entry"]}
-    for path in (f"/fhir/DocumentReference/{rid}", f"/fhir/Binary/{rid}"):
-        response = client.get(path, headers=headers)
-        assert response.status_code == 200
-        our_schema[path.rsplit("/", 1)[0] + "/{rid}"]["GET"].validate_response(response)
-    patched = client.patch(f"/fhir/DocumentReference/{rid}", headers={**headers, "content-type": "application/json-patch+json"},
-                           json=[{"op": "add", "path": "/securityLabel/-", "value": {"coding": [MASQUE_PS]}}])
-    assert patched.status_code == 200
-    our_schema["/fhir/DocumentReference/{rid}"]["PATCH"].validate_response(patched)
+    with TestClient(dmp_app[0]) as client:  # its own lifespan: schemathesis' calls end theirs
+        headers = {**auth_headers, "content-type": "application/fhir+json"}
+        created = client.post("/fhir/DocumentReference", json=simplified_publish(INS), headers=headers)
+        assert created.status_code == 201, created.text
+        our_schema["/fhir/DocumentReference"]["POST"].validate_response(created)
+        rid = created.json()["id"]  # $response.body#/id, as the links say
+        found = client.get("/fhir/DocumentReference", headers=headers,
+                           params={"patient.identifier": PATIENT_IDENTIFIER, "status": "current"})
+        our_schema["/fhir/DocumentReference"]["GET"].validate_response(found)
+        assert rid in {e["resource"]["id"] for e in found.json()["entry"]}
+        for path in (f"/fhir/DocumentReference/{rid}", f"/fhir/Binary/{rid}"):
+            response = client.get(path, headers=headers)
+            assert response.status_code == 200
+            our_schema[path.rsplit("/", 1)[0] + "/{rid}"]["GET"].validate_response(response)
+        patched = client.patch(f"/fhir/DocumentReference/{rid}", headers={**headers, "content-type": "application/json-patch+json"},
+                               json=[{"op": "add", "path": "/securityLabel/-", "value": {"coding": [MASQUE_PS]}}])
+        assert patched.status_code == 200
+        our_schema["/fhir/DocumentReference/{rid}"]["PATCH"].validate_response(patched)
