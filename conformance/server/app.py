@@ -189,13 +189,15 @@ def create_app(settings: ServerSettings | None = None, store: Store | None = Non
     def _capture(store: Store, request: Request, data: bytes, outcome: SoapOutcome, started: float,
                  at: datetime) -> int:
         peer = f"{request.client.host}:{request.client.port}" if request.client else None
+        # the client chooses the path and wsa:Action: clipped to the column widths (PostgreSQL enforces them)
         row = store.add_capture(
             started_at=at, duration_ms=round((time.perf_counter() - started) * 1000, 3), peer=peer,
-            method=request.method, path=request.url.path, action=outcome.action, transaction=outcome.transaction,
+            method=request.method, path=request.url.path[:512], action=outcome.action and outcome.action[:255],
+            transaction=outcome.transaction,
             request_headers=dict(request.headers), request_body=data, status_code=outcome.status,
             response_headers={"content-type": outcome.content_type}, response_body=outcome.body,
             identity=outcome.identity, findings=[f.to_dict() for f in outcome.findings],
-            outcome=outcome.outcome)
+            outcome=outcome.outcome and outcome.outcome[:128])
         return row.id
 
     @app.get("/captures")

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, delete, exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -136,8 +136,12 @@ class Store:
 
     @contextmanager
     def writing(self) -> Iterator[Session]:
-        with self._serial, self._write() as session, session.begin():
-            yield session
+        try:
+            with self._serial, self._write() as session, session.begin():
+                yield session
+        except DataError as exc:  # PostgreSQL enforces column widths (SQLite does not): a refusal, not a 500
+            raise InvalidSubmission("a value is longer than the registry accepts",
+                                    context=str(exc.orig)[:200]) from exc
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
