@@ -11,6 +11,7 @@ from conformance.pki import TestPki
 from conformance.server.settings import ServerSettings
 from conformance.store import Store
 from conformance.xds.builders import td21_request
+from tests.reliability.conftest import db_url  # noqa: F401
 from tests.server.conftest import PATIENT, RunningServer, pki, seed_default, start_server  # noqa: F401
 from tests.server.factory import feed_request
 

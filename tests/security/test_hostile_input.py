@@ -12,11 +12,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from conformance.pki import TestPki
+from conformance.server.settings import ServerSettings
 from conformance.soap import parse_message
+from conformance.store import Store
 from conformance.validation import ValidationContext, validate_bytes
+from conformance.xds import Code, parse_body
 from tests.reliability.registry_checks import registry_counts
 from tests.security.conftest import BODY_TIMEOUT, MAX_BODY, signed_feed
-from tests.server.conftest import RunningServer
+from tests.server.conftest import RunningServer, seed_default, start_server
 
 SERVICE = "/si-dmp-server/v2/services/repository"
 SECRET = "dmp-conformance-secret-4f2a"  # content of a local file an XXE would try to leak
@@ -248,3 +252,39 @@ def test_the_server_stays_healthy_after_the_attacks(hardened: RunningServer) -> 
     assert response.status_code == 200 and hardened.store.document(unique_id) is not None
 
 
+
+
+@pytest.fixture
+def on_each_database(db_url: str, pki: TestPki) -> Iterator[RunningServer]:
+    store = Store.open(db_url)
+    seed_default(store)
+    settings = ServerSettings(db_url=db_url, trust=pki.trust, validate_requests=False)
+    server, thread, url = start_server(store, settings)
+    yield RunningServer(url, store, pki, settings)
+    server.should_exit = True
+    thread.join(timeout=10)
+    store.close()
+
+
+def test_overlong_values_are_refused_on_every_database(on_each_database: RunningServer) -> None:
+    """PostgreSQL enforces column widths where SQLite does not: an overlong value is a refusal, never a 500."""
+    server = on_each_database
+    long_code = Code("X" * 300, "1.2.250.1.213.1.1.4.1", "Compte rendu")
+    for fields in ({"unique_id": "1.2.250.1.999." + "1" * 200}, {"class_code": long_code}):
+        body, content_type, unique_id = signed_feed(server, **fields)
+        response = httpx.post(f"{server.url}{SERVICE}", content=body, headers={"content-type": content_type},
+                              timeout=30)
+        assert response.status_code == 200, response.text[:300]
+        registry = parse_body(parse_message(response.content, response.headers["content-type"]))
+        if registry.success:  # SQLite has no column widths: then it is stored whole
+            assert server.store.document(unique_id) is not None
+        else:
+            assert registry.errors[0].error_code == "XDSRegistryMetadataError", fields
+            assert server.store.document(unique_id) is None
+    before = registry_counts(server.store.engine)
+    envelope = _envelope("<x/>").replace(b"urn:ihe:iti:2007:RegistryStoredQuery", b"urn:" + b"a" * 400)
+    assert _assert_refused(_timed_post(server.url, envelope, "application/soap+xml")[0]) == "ActionNotSupported"
+    response = httpx.post(f"{server.url}/si-dmp-server/v2/services/{'x' * 700}", content=_envelope("<x/>"),
+                          headers={"content-type": "application/soap+xml"}, timeout=30)
+    assert _assert_refused(response, {404}) == "DMPUnknownService"
+    assert registry_counts(server.store.engine) == before
