@@ -90,3 +90,15 @@ def test_masking_over_fhir_hides_from_soap_queries_of_others(dmp: RunningServer)
                         json=[{"op": "add", "path": "/securityLabel/-", "value": {"coding": [MASQUE_PS]}}])
     assert patch.status_code == 200, patch.text
     assert unique_id not in _soap_unique_ids(dmp, COLLEAGUE) and unique_id in _soap_unique_ids(dmp)
+
+
+@pytest.mark.requirement("BENCH-PDSM-DUPLICATE")
+def test_concurrent_publications_of_one_bundle_store_it_once(dmp: RunningServer) -> None:  # noqa: F811
+    from concurrent.futures import ThreadPoolExecutor
+
+    bundle = provide_bundle(PATIENT.value, author=TestPki.PS_ID_NAT)
+    headers = _headers(dmp)
+    with ThreadPoolExecutor(4) as pool:
+        statuses = sorted(pool.map(lambda _: httpx.post(f"{dmp.url}/fhir", headers=headers, json=bundle,
+                                                        timeout=60).status_code, range(4)))
+    assert statuses == [200, 409, 409, 409]

@@ -209,3 +209,22 @@ def test_simplified_publish_refusals(fhir: Fhir) -> None:
     _outcome(fhir.post("/fhir/DocumentReference", provide_bundle(INS)), 400)  # a Bundle is not a DocumentReference
     replacing = simplified_publish(INS, replaces="00000000-0000-0000-0000-000000000000")
     _outcome(fhir.post("/fhir/DocumentReference", replacing), 422)
+
+
+def test_hostile_bodies_on_a_small_server() -> None:
+    from fastapi.testclient import TestClient
+
+    from conformance.server.app import create_app
+    from conformance.server.settings import ServerSettings
+    from conformance.store import Store
+
+    store = Store.open("sqlite://")
+    app = create_app(ServerSettings(max_body_bytes=2000, validate_requests=False), store)
+    headers = {"authorization": f"Bearer {issue_token(app.state.fhir_token_key, {'sub': '810000012345'})}",
+               "content-type": "application/fhir+json"}
+    with TestClient(app) as client:
+        _outcome(client.post("/fhir", content=b"{" + b" " * 5000 + b"}", headers=headers), 413)
+        deep = b'{"resourceType": "Bundle", "type": "transaction", "entry": ' + b"[" * 900 + b"]" * 900 + b"}"
+        _outcome(client.post("/fhir", content=deep, headers=headers), 400)
+        _outcome(client.patch("/fhir/DocumentReference/x", content=b"[" * 3000, headers=headers), 413)
+    store.close()
