@@ -163,13 +163,25 @@ def _latest(store: Store, rows: Sequence[DocumentEntry]) -> list[DocumentEntry]:
     return kept
 
 
-def _replaces(store: Store, row: DocumentEntry) -> list[str]:
-    targets = [a.target for a in store.associations([row.entry_uuid], [RPLC]) if a.source == row.entry_uuid]
-    return [fhir_id(r.lid) for r in store.entries(uuids=targets)] if targets else []
+def _replaced_ids(store: Store, rows: Sequence[DocumentEntry]) -> dict[str, list[str]]:
+    """entryUUID → logical ids of the documents it replaced (RPLC), for all ``rows`` in two queries."""
+    sources = {r.entry_uuid for r in rows}
+    links = [a for a in store.associations(sorted(sources), [RPLC]) if a.source in sources] if sources else []
+    lids = {r.entry_uuid: fhir_id(r.lid) for r in store.entries(uuids=[a.target for a in links])} if links else {}
+    replaced: dict[str, list[str]] = {uuid_: [] for uuid_ in sources}
+    for link in links:
+        if link.target in lids:
+            replaced[link.source].append(lids[link.target])
+    return replaced
+
+
+def resources_of(call: FhirCall, rows: Sequence[DocumentEntry]) -> list[dict[str, Any]]:
+    replaced = _replaced_ids(call.store, rows)
+    return [document_reference(row, call.base, replaced[row.entry_uuid]) for row in rows]
 
 
 def resource_of(call: FhirCall, row: DocumentEntry) -> dict[str, Any]:
-    return document_reference(row, call.base, _replaces(call.store, row))
+    return resources_of(call, [row])[0]
 
 
 def searchset(call: FhirCall, resource_type: str, resources: list[dict[str, Any]], total: int,
@@ -255,10 +267,11 @@ def search_documents(call: FhirCall, search: DocumentSearch, self_url: str) -> d
     rows = _latest(call.store, rows)
     if search.relatesto:
         targets = {v.rsplit("/", 1)[-1] for v in _values(search.relatesto)}
-        rows = [r for r in rows if targets & set(_replaces(call.store, r))]
+        replaced = _replaced_ids(call.store, rows)
+        rows = [r for r in rows if targets & set(replaced[r.entry_uuid])]
     visible = [r for r in rows if check_visible(call.caller, dmp, facts_of(r))]
     shown = visible[:search.count] if search.count is not None else visible
-    return searchset(call, "DocumentReference", [resource_of(call, r) for r in shown], len(visible), self_url)
+    return searchset(call, "DocumentReference", resources_of(call, shown), len(visible), self_url)
 
 
 def _document(call: FhirCall, resource_id: str, action: str) -> tuple[DocumentEntry, Patient]:
