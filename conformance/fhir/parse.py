@@ -123,6 +123,9 @@ def parse_json(data: bytes) -> FhirInput:
     except json.JSONDecodeError as exc:
         return FhirInput(data, "json", None, [_finding("FHIR-JSON", f"not well-formed JSON: {exc.msg}",
                                                        line=exc.lineno, hint="fix the JSON syntax")])
+    except ValueError as exc:  # well-formed but unreadable, e.g. an integer beyond Python's 4300-digit limit
+        return FhirInput(data, "json", None, [_finding("FHIR-JSON", f"unreadable JSON value: {str(exc)[:200]}",
+                                                       hint="FHIR numbers are decimals of reasonable size")])
     except RecursionError:
         content = None
     if content is None or not _depth_ok(content):
