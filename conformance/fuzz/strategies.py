@@ -13,7 +13,7 @@ from conformance.fuzz.seeds import SOAP_XML, Seed
 TOKENS = (b"<", b">", b"&", b"&amp;", b"\x00", b"\xff", b"\xef\xbb\xbf", b"\xff\xfe", b"]]>", b"<![CDATA[",
           b"<!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]>", b"&e;", b"<!--", b"-->", b"\r\n\r\n", b"--",
           b"Content-Type: text/xml\r\n", b"Content-ID: <x@y>\r\n", b'<xop:Include href="cid:missing"/>',
-          b'xmlns="urn:x"', b"</soap:Body>", b"<saml2:Assertion>", b"99999999999999999999", b"\xc3\x28",
+          b'xmlns="urn:x"', b"</soap:Body>", b"<saml2:Assertion>", b"99999999999999999999", b"9" * 5000, b"\xc3\x28",
           b"<a>" * 64)
 CONTENT_TYPES = (None, "", SOAP_XML, "text/xml", "multipart/related", 'multipart/related; boundary=""',
                  'multipart/related; boundary="x"; type="application/xop+xml"', "application/octet-stream",

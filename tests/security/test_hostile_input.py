@@ -206,11 +206,12 @@ def test_oversized_mtom_part_is_refused_by_the_parser() -> None:
     assert refused.value.to_finding().rule
 
 
-def _trickle(url: str, pause: float, total: int) -> tuple[bytes, float]:
+def _trickle(url: str, pause: float, total: int, *, path: str = SERVICE,
+            content_type: str = "application/soap+xml") -> tuple[bytes, float]:
     """Send the headers then one body byte every ``pause`` seconds; return the raw answer and when it began."""
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=20) as sock:
-        sock.sendall((f"POST {SERVICE} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/soap+xml\r\n"
+        sock.sendall((f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n"
                       f"Connection: close\r\nContent-Length: {total}\r\n\r\n").encode())
         started = time.monotonic()
         sock.settimeout(pause)
