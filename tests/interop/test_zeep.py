@@ -26,7 +26,7 @@ from zeep import Client  # noqa: E402
 from zeep.exceptions import Fault, XMLParseError  # noqa: E402
 from zeep.proxy import ServiceProxy  # noqa: E402
 
-from conformance.client import SERVICE_PREFIX, SERVICES, signed_vihf_factory  # noqa: E402
+from conformance.client import SERVICE_PREFIX, SERVICES, VihfFactory, signed_vihf_factory  # noqa: E402
 from conformance.identity import Ins  # noqa: E402
 from conformance.pki import TestPki  # noqa: E402
 from conformance.soap import parse_message  # noqa: E402
@@ -34,9 +34,11 @@ from conformance.vihf import AuthMode  # noqa: E402
 from conformance.xds import RetrieveDocumentSetResponse, parse_body  # noqa: E402
 from conformance.xds.constants import Scheme, Status  # noqa: E402
 from conformance.xds.queries import StoredQuery  # noqa: E402
+from conformance.xml import NAMESPACES  # noqa: E402
 from tests.interop.zeep_kit import (  # noqa: E402
     DmpAddressingPlugin,
     OfflineSession,
+    Substitute,
     SubstitutionGroupPlugin,
     VihfPlugin,
     service,
@@ -72,7 +74,7 @@ def _address(server: RunningServer, service_name: str) -> str:
     return f"{server.url}{SERVICE_PREFIX}/{SERVICES[service_name]}"
 
 
-def _vihf_factory(server: RunningServer, *, signed: bool = True) -> Any:
+def _vihf_factory(server: RunningServer, *, signed: bool = True) -> VihfFactory:
     return signed_vihf_factory(
         server.pki.ps_signature if signed else None,
         mode=AuthMode.DIRECTE,
@@ -87,12 +89,12 @@ def wsdl_dir(dmp_lps_package: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def ebrim_groups(wsdl_dir: Path) -> Any:
+def ebrim_groups(wsdl_dir: Path) -> dict[str, dict[str, Substitute]]:
     return substitution_groups(sorted((wsdl_dir.parent / "schema" / "ebRS").glob("*.xsd")))
 
 
 @pytest.fixture(scope="module")
-def lps(dmp: RunningServer, wsdl_dir: Path, ebrim_groups: Any) -> Iterator[Lps]:
+def lps(dmp: RunningServer, wsdl_dir: Path, ebrim_groups: dict[str, dict[str, Substitute]]) -> Iterator[Lps]:
     offline = OfflineSession()
     offline.allow(dmp.url)
     vihf = VihfPlugin(_vihf_factory(dmp), PATIENT.cx())
@@ -214,6 +216,16 @@ def test_the_annex_wsdls_load_offline_with_strict_settings(lps: Lps) -> None:
         lps.offline.session.get("https://dev6.lps-igc-sante.dmp.gouv.fr/si-dmp-server/v2/services/")
 
 
+def test_substitution_groups_are_read_per_container(ebrim_groups: dict[str, dict[str, Substitute]]) -> None:
+    rim = f"{{{NAMESPACES['rim']}}}"
+    in_list = ebrim_groups[f"{rim}RegistryObjectList"]  # declares rim:Identifiable (maxOccurs unbounded)
+    extrinsic = in_list[f"{rim}ExtrinsicObject"]
+    assert (extrinsic.head, extrinsic.xsd_type.text) == (f"{rim}Identifiable", f"{rim}ExtrinsicObjectType")
+    assert in_list[f"{rim}AdhocQuery"].head == f"{rim}Identifiable"  # through rim:RegistryObject
+    # inside an ExtrinsicObject, Classification and ExternalIdentifier are declared as themselves
+    assert f"{rim}ExtrinsicObject" not in ebrim_groups and f"{rim}RegistryObject" not in ebrim_groups
+
+
 # -- TD0.2 ------------------------------------------------------------------------------------------------------
 
 
@@ -307,7 +319,7 @@ def test_zeep_alone_cannot_read_registry_objects(lps: Lps, dmp: RunningServer, w
     "the author Slots, lenient parsing drops them",
 )
 def test_zeep_strict_cannot_read_classification_slots(
-    lps: Lps, dmp: RunningServer, wsdl_dir: Path, ebrim_groups: Any
+    lps: Lps, dmp: RunningServer, wsdl_dir: Path, ebrim_groups: dict[str, dict[str, Substitute]]
 ) -> None:
     _feed(dmp, b"<ClinicalDocument xmlns='urn:hl7-org:v3'/>")
     strict = zeep_client(

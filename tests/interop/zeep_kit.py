@@ -25,11 +25,11 @@ from zeep.wsdl.utils import get_or_create_header
 
 from conformance.client import VihfFactory
 from conformance.soap import WSA_ANONYMOUS
-from conformance.xml import parse_xml
+from conformance.xml import NAMESPACES, parse_xml
 
 XSD = "http://www.w3.org/2001/XMLSchema"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
-WSA = "http://www.w3.org/2005/08/addressing"
+XSI = NAMESPACES["xsi"]
+WSA = NAMESPACES["wsa"]
 
 
 class NetworkRefused(BaseAdapter):
