@@ -90,9 +90,9 @@ def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int
             raise UnsafeXmlError("DOCTYPE references an external DTD, which is never fetched",
                                  line=_line_of(data, doctype.start()), rule="XML-EXTERNAL-DTD",
                                  hint="remove the DOCTYPE declaration")
+    huge = len(data) > 10_000_000
     try:
-        tree = etree.ElementTree(etree.fromstring(data, _make_parser(huge=len(data) > 10_000_000),
-                                                  base_url=base_url))
+        tree = etree.ElementTree(etree.fromstring(data, _make_parser(huge=huge), base_url=base_url))
     except etree.XMLSyntaxError as exc:
         line, column = exc.position if exc.position else (None, None)
         if "Excessive depth" in str(exc.msg):
@@ -100,7 +100,9 @@ def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int
                                  rule="XML-DEPTH", hint="real DMP messages and CDA documents are far shallower") from exc
         raise XmlInputError(f"not well-formed XML: {exc.msg}", line=line, column=column,
                             hint="fix the XML syntax at that line; the file cannot be validated further") from exc
-    _check_depth(tree.getroot(), max_depth)
+    # libxml2 already refuses more than 256 levels unless huge_tree is on: walk in Python only when needed
+    if huge or max_depth < DEFAULT_MAX_DEPTH:
+        _check_depth(tree.getroot(), max_depth)
     return tree
 
 
