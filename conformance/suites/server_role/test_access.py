@@ -72,14 +72,16 @@ def test_find_documents_returns_only_the_named_patients_documents(team: Team) ->
 
 
 @pytest.mark.requirement("BENCH-DMP-MODES")
-def test_td31_is_refused_in_indirect_mode(team: Team, shared: Any, suite_pki: Any) -> None:
+def test_td31_is_refused_in_indirect_mode(team: Team, suite_pki: Any) -> None:
     from conformance.client import DmpClient, signed_vihf_factory
     from conformance.vihf import AuthMode
 
-    factory = signed_vihf_factory(suite_pki.structure, mode=AuthMode.INDIRECTE, subject_id="ACCUEIL-01",
+    local_user = "ACCUEIL-01"
+    patient = team.patient(authorized=[local_user])  # authorized: only the mode may refuse TD3.1
+    factory = signed_vihf_factory(suite_pki.structure, mode=AuthMode.INDIRECTE, subject_id=local_user,
                                   structure_id=team.identity.structure_id)
     with DmpClient(team.url, factory) as client:
-        response = client.find_documents(shared)
+        response = client.find_documents(patient)
     answer = response.xds() if response.fault is None and response.message is not None else None
     assert answer is None or answer.status != SUCCESS, f"TD3.1 accepted in indirect mode ({explain(response)})"
 
