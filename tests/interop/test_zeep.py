@@ -248,6 +248,18 @@ def test_td02_existence_test_through_the_gdp_binding(lps: Lps, dmp: RunningServe
     assert not [f for f in capture.findings if f["rule"].startswith("BENCH-VIHF")], capture.findings
 
 
+@pytest.mark.xfail(
+    raises=AssertionError,
+    strict=True,
+    reason="zeep ignores the text of mixed-content types (python-zeep #774): HL7 v3 ST/SC/ENXP values such as "
+    "the patient's names (and softwareName, semanticsText on the way out) are lost; TD0.2 needs attributes only",
+)
+def test_zeep_reads_the_text_of_hl7_datatypes(lps: Lps) -> None:
+    answer = lps.gdp.PatientGetDemographics_PRPA_IN201307UV02(**existence_query(PATIENT, str(uuid.uuid4())))
+    patient = answer.controlActProcess.subject[0].registrationEvent.subject1.patient
+    assert "JEAN" in str(patient.patientPerson.name) and "DUPONT" in str(patient.patientPerson.name)
+
+
 def test_td02_unknown_patient_is_not_found(lps: Lps) -> None:
     with lps.vihf.acting(patient=UNKNOWN.cx()):
         answer = lps.gdp.PatientGetDemographics_PRPA_IN201307UV02(
