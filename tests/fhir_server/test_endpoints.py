@@ -91,6 +91,10 @@ def test_search_by_identifier_and_total_with_count(fhir: Fhir) -> None:
     master = fhir.get(f"/fhir/DocumentReference/{rid}").json()["masterIdentifier"]["value"]
     assert fhir.ids(identifier=f"urn:ietf:rfc:3986|{master}") == {rid}
     assert fhir.ids(identifier=f"urn:uuid:{rid}") == {rid}
+    by_post = fhir.http.post("/fhir/DocumentReference/_search", headers={
+        **fhir.headers("application/x-www-form-urlencoded")}, content=f"patient.identifier={PATIENT_IDENTIFIER}"
+        f"&identifier=urn:uuid:{rid}&status=current".replace("|", "%7C").encode())
+    assert by_post.status_code == 200 and {e["resource"]["id"] for e in by_post.json()["entry"]} == {rid}
     page = fhir.search(_count="1", status="current")
     assert len(page["entry"]) == 1 and page["total"] >= 2
     warned = fhir.search(_count="1")["entry"][-1]  # no status: the MHD minimum is reminded in an outcome entry

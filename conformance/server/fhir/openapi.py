@@ -80,6 +80,8 @@ _DOCUMENT_LINKS = {
 }
 READ_RESPONSES: dict[int | str, dict[str, Any]] = {200: _ok("The resource", RESOURCE), **ERRORS}
 SEARCH_RESPONSES: dict[int | str, dict[str, Any]] = {200: _ok("searchset Bundle", BUNDLE), **ERRORS}
+# POST _search reads a body: the body limits apply (408, 413)
+SEARCH_POST_RESPONSES: dict[int | str, dict[str, Any]] = {200: _ok("searchset Bundle", BUNDLE), **WRITE_ERRORS}
 TRANSACTION_RESPONSES: dict[int | str, dict[str, Any]] = {200: _ok("transaction-response Bundle", BUNDLE),
                                                           **WRITE_ERRORS}
 WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -153,3 +155,8 @@ def fhir_openapi(document: dict[str, Any]) -> dict[str, Any]:
     """The app's OpenAPI document restricted to ``/fhir`` (the capture and admin APIs left out)."""
     return {**document, "info": {**document.get("info", {}), "title": "dmp-conformance reference DMP — FHIR PDSm"},
             "paths": {p: v for p, v in document.get("paths", {}).items() if p.startswith("/fhir")}}
+
+
+SEARCH_FORM_BODY = {"required": False, "content": {"application/x-www-form-urlencoded": {"schema": {
+    "type": "object", "properties": {name: {"type": "string", "minLength": 1}
+                                     for name in SEARCH_PARAMS["DocumentReference"]}}}}}

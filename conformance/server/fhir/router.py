@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -41,6 +42,8 @@ from conformance.server.fhir.openapi import (
     DOCUMENT_REFERENCE_BODY,
     JSON_PATCH_BODY,
     READ_RESPONSES,
+    SEARCH_FORM_BODY,
+    SEARCH_POST_RESPONSES,
     SEARCH_RESPONSES,
     TOKEN_RESPONSES,
     TRANSACTION_RESPONSES,
@@ -62,7 +65,7 @@ PATIENT = r"^(Patient/)?[0-9A-Za-z]{1,32}$"
 ResourceId = Annotated[str, Path(pattern=FHIR_ID, examples=["8f1b6a2e-3c4d-4e5f-9a0b-1c2d3e4f5a6b"])]
 Tokens = Annotated[list[str] | None, Query(min_length=1)]
 TRANSACTIONS = {"provide_bundle": "ITI-65", "search_lists": "ITI-66", "read_list": "ITI-66",
-                "search_document_references": "ITI-67", "read_document_reference": "ITI-67",
+                "search_document_references": "ITI-67", "search_document_references_by_post": "ITI-67", "read_document_reference": "ITI-67",
                 "read_binary": "ITI-68", "publish_document_reference": "ITI-105",
                 "conditional_update_document_reference": "ITI-105",
                 "patch_document_reference": "PDSm-PATCH", "conditional_patch_document_reference": "PDSm-PATCH",
@@ -266,6 +269,15 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
             event=_token(event), date=_token(date) + _token(creation), period_start=_token(period_start)
             + _token(period), period_end=_token(period_end), is_archived=is_archived, relatesto=_token(relatesto),
             count=count)
+        answer = await run_in_threadpool(services.search_documents, call(request, who), search, str(request.url))
+        return fhir_response(answer)
+
+    @router.post("/DocumentReference/_search", name="search_document_references_by_post",
+                 summary="ITI-67 Find Document References by POST (form body)", responses=SEARCH_POST_RESPONSES,
+                 openapi_extra={"requestBody": SEARCH_FORM_BODY})
+    async def search_documents_by_post(request: Request, who: Authenticated) -> Response:
+        form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+        search = services.DocumentSearch.from_parameters({**parse_qs(request.url.query), **form})
         answer = await run_in_threadpool(services.search_documents, call(request, who), search, str(request.url))
         return fhir_response(answer)
 

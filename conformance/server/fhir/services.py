@@ -223,6 +223,27 @@ class DocumentSearch:
     relatesto: list[str] = field(default_factory=list)
     count: int | None = None
 
+    @classmethod
+    def from_parameters(cls, parameters: dict[str, list[str]]) -> DocumentSearch:
+        """From FHIR search parameters by name (``POST _search`` form bodies); unknown names are ignored."""
+        def one(name: str) -> str | None:
+            values = parameters.get(name) or []
+            if len(values) > 1:
+                raise FhirError(400, f"{name} takes one value", expression=name)
+            return values[0] if values else None
+
+        count = one("_count")
+        if count is not None and not (count.isdigit() and int(count) <= 1000):
+            raise FhirError(400, "_count is an integer from 0 to 1000", expression="_count")
+        many = {name: list(parameters.get(name) or []) for name in (
+            "status", "identifier", "type", "category", "setting", "facility", "format", "event", "relatesto")}
+        return cls(patient=one("patient"), patient_identifier=one("patient.identifier"),
+                   security_label=list(parameters.get("security-label") or []),
+                   date=[*parameters.get("date", []), *parameters.get("creation", [])],
+                   period_start=[*parameters.get("period-start", []), *parameters.get("period", [])],
+                   period_end=list(parameters.get("period-end") or []), is_archived=one("isArchived"),
+                   count=int(count) if count is not None else None, **many)
+
 
 def _reader_access(call: FhirCall, cx: str, action: str) -> tuple[Patient, DmpState]:
     patient, dmp = call.patient(cx)
