@@ -1,10 +1,12 @@
 """Acceptance of the reference DMP: a third-party SOAP client — zeep, on the OFFICIAL annex WSDLs (GDP, XDS.b
 registry and repository), offline — calls TD0.2, ITI-18 and ITI-43 on the running server.
 
-zeep builds every request from the annex schemas, adds WS-Addressing itself and sends SOAP 1.2 with ``action`` in
-the Content-Type; our only additions are the VIHF plugin and, to read ebRIM answers, the substitution-group
-plugin (zeep gap). Two zeep defects are pinned by strict xfails, so that the day zeep fixes them the test
-fails and the workaround can go.
+zeep builds every request from the annex schemas, adds WS-Addressing itself, sends SOAP 1.2 with ``action`` in
+the Content-Type and decodes the MTOM/XOP answer of ITI-43. Our additions are plugins an integrator would write:
+the VIHF in ``wsse:Security``, ``wsa:ReplyTo`` + ``mustUnderstand`` (DMP rules) and, to read ebRIM answers, a
+substitution-group rewrite. zeep's own defects met on the way (substitution groups, ebRIM ClassificationType,
+CR/LF stripped from binary attachments, HL7 mixed-content text) are pinned by strict xfails: the day zeep fixes
+one, its test fails and the workaround can go.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from zeep.proxy import ServiceProxy  # noqa: E402
 from conformance.client import SERVICE_PREFIX, SERVICES, VihfFactory, signed_vihf_factory  # noqa: E402
 from conformance.identity import Ins  # noqa: E402
 from conformance.pki import TestPki  # noqa: E402
+from conformance.server.settings import DMP_OID  # noqa: E402
 from conformance.soap import parse_message  # noqa: E402
 from conformance.vihf import AuthMode  # noqa: E402
 from conformance.xds import RetrieveDocumentSetResponse, parse_body  # noqa: E402
@@ -53,7 +56,6 @@ REGISTRY = "{urn:ihe:iti:xds-b:2007}DocumentRegistry_Binding_Soap12"
 REPOSITORY = "{urn:ihe:iti:xds-b:2007}DocumentRepository_Binding"
 SUCCESS = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"
 LPS_OID = "1.3.6.1.4.1.48364"
-DMP_DEVICE = "1.2.250.1.213.4.1.1.1"
 UNKNOWN = Ins("299129999999911", PATIENT.oid)  # no DMP for this INS
 
 
@@ -152,7 +154,7 @@ def existence_query(patient: Ins, message_id: str) -> dict[str, Any]:
         "processingCode": {"code": "D"},
         "processingModeCode": {"code": "T"},
         "acceptAckCode": {"code": "AL"},
-        "receiver": [_device("RCV", DMP_DEVICE)],
+        "receiver": [_device("RCV", DMP_OID)],
         "sender": _device("SND", LPS_OID),
         "controlActProcess": {
             "classCode": "CACT",
