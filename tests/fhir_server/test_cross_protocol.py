@@ -102,3 +102,32 @@ def test_concurrent_publications_of_one_bundle_store_it_once(dmp: RunningServer)
         statuses = sorted(pool.map(lambda _: httpx.post(f"{dmp.url}/fhir", headers=headers, json=bundle,
                                                         timeout=60).status_code, range(4)))
     assert statuses == [200, 409, 409, 409]
+
+
+def _soap_feed(server: RunningServer, content: bytes, replaces: str | None = None) -> tuple[str, str]:
+    """ITI-41 of one document; its uniqueId and stored entryUUID."""
+    request, entry = feed_request(PATIENT, content, replaces=replaces)
+    with server.client() as client:
+        assert client.feed(request, PATIENT).xds().success
+    stored = server.store.latest_entry_for_document(entry.unique_id or "")
+    assert stored is not None
+    return entry.unique_id or "", stored.entry_uuid
+
+
+def test_status_equivalences_rplc_and_archive(dmp: RunningServer) -> None:  # noqa: F811
+    from conformance.xds import Status
+
+    old_uid, old_uuid = _soap_feed(dmp, b"<v1/>")
+    new_uid, _ = _soap_feed(dmp, b"<v2/>", replaces=old_uuid)
+    [old] = _search(dmp, identifier=f"urn:oid:{old_uid}", status="superseded")  # Deprecated ↔ superseded
+    [new] = _search(dmp, identifier=f"urn:oid:{new_uid}", status="current")
+    assert new["relatesTo"] == [{"code": "replaces", "target": {"reference": f"DocumentReference/{old['id']}"}}]
+    archive = [{"op": "add", "path": "/extension", "value": [
+        {"url": "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/pdsm-ext-is-archived",
+         "valueBoolean": True}]}]
+    patched = httpx.patch(f"{dmp.url}/fhir/DocumentReference/{new['id']}", json=archive,
+                          headers={**_headers(dmp), "content-type": "application/json-patch+json"})
+    assert patched.status_code == 200, patched.text
+    with dmp.client() as client:  # isArchived ↔ the DMP's Archived status
+        result = client.find_documents(PATIENT, statuses=[Status.ARCHIVED]).xds()
+    assert new_uid in {e.unique_id for e in result.objects.document_entries}
