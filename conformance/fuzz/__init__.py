@@ -28,8 +28,17 @@ from hypothesis import strategies as st
 from conformance.fuzz.seeds import Seed, builtin_seeds, official_seeds
 from conformance.fuzz.strategies import batches
 
-__all__ = ["FuzzFailure", "FuzzStats", "Seed", "Target", "batches", "builtin_seeds", "official_seeds", "run_target",
-           "targets"]
+__all__ = [
+    "FuzzFailure",
+    "FuzzStats",
+    "Seed",
+    "Target",
+    "batches",
+    "builtin_seeds",
+    "official_seeds",
+    "run_target",
+    "targets",
+]
 
 MAX_SECONDS_PER_INPUT = 5.0  # generous: the slowest target (CDA validation) takes milliseconds per input
 _BATCH = 30  # seed mutations per hypothesis example
@@ -65,8 +74,15 @@ class FuzzStats:
     failures: list[FuzzFailure] = field(default_factory=list)
 
 
-def run_target(target: Target, seeds: Sequence[Seed], *, max_inputs: int, seconds: float,
-               max_seconds_per_input: float = MAX_SECONDS_PER_INPUT, seed: int = 0) -> FuzzStats:
+def run_target(
+    target: Target,
+    seeds: Sequence[Seed],
+    *,
+    max_inputs: int,
+    seconds: float,
+    max_seconds_per_input: float = MAX_SECONDS_PER_INPUT,
+    seed: int = 0,
+) -> FuzzStats:
     """Run ``target`` on up to ``max_inputs`` inputs or for ``seconds``, whichever comes first (never shrinks:
     failing inputs are kept as found)."""
     stats = FuzzStats(target.name)
@@ -94,9 +110,14 @@ def run_target(target: Target, seeds: Sequence[Seed], *, max_inputs: int, second
 
     run = 0
     while stats.inputs < max_inputs and time.monotonic() - started < seconds:
-        check = settings(max_examples=_CHUNK, database=None, deadline=None, derandomize=True,
-                         phases=[Phase.generate], suppress_health_check=list(HealthCheck))(
-                             given(st.just(seed * 1_000_003 + run), strategy)(batch))
+        check = settings(
+            max_examples=_CHUNK,
+            database=None,
+            deadline=None,
+            derandomize=True,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )(given(st.just(seed * 1_000_003 + run), strategy)(batch))
         check()
         run += 1
     stats.seconds = time.monotonic() - started
@@ -130,12 +151,15 @@ def targets() -> dict[str, Target]:
 
     return {
         "soap-mtom": Target("soap-mtom", lambda d, c: parse_message(d, c), (SoapError,)),
-        "soap-mtom-lenient": Target("soap-mtom-lenient", lambda d, c: parse_message(d, c, lenient=True),
-                                    (SoapError,)),
+        "soap-mtom-lenient": Target(
+            "soap-mtom-lenient", lambda d, c: parse_message(d, c, lenient=True), (SoapError,)
+        ),
         "xds-metadata": Target("xds-metadata", xds, (SoapError, XdsParseError)),
         "vihf": Target("vihf", lambda d, _c: verify_vihf(d, vihf_policy)),
         "cda": Target("cda", lambda d, _c: validate_bytes(d, "fuzz.xml", cda_context, kind="cda")),
-        "fhir": Target("fhir", lambda d, _c: validate_bytes(d, "fuzz.json", ValidationContext(), kind="fhir")),
+        "fhir": Target(
+            "fhir", lambda d, _c: validate_bytes(d, "fuzz.json", ValidationContext(), kind="fhir")
+        ),
         "server": Target("server", server),
     }
 

@@ -10,7 +10,8 @@ from typing import NamedTuple
 
 from lxml import etree
 
-SOAP_XML = "application/soap+xml; charset=UTF-8"
+SOAP = "application/soap+xml"
+SOAP_XML = f"{SOAP}; charset=UTF-8"
 PATIENT_CX = "248039263001064^^^&1.2.250.1.213.1.4.10&ISO^NH"
 SOURCE_OID = "1.2.250.1.999.42"
 
@@ -25,9 +26,11 @@ CDA = b"""<?xml version="1.0" encoding="UTF-8"?>
   <setId root="1.2.250.1.999.42.1.8"/><versionNumber value="1"/>
   <recordTarget><patientRole><id root="1.2.250.1.213.1.4.10" extension="248039263001064"/>
     <patient><name><given>JEAN</given><family qualifier="BR">DUPONT</family></name>
-    <administrativeGenderCode code="M" codeSystem="2.16.840.1.113883.5.1"/><birthTime value="19480326"/></patient>
+    <administrativeGenderCode code="M" codeSystem="2.16.840.1.113883.5.1"/>
+    <birthTime value="19480326"/></patient>
   </patientRole></recordTarget>
-  <author><time value="20261127101500+0100"/><assignedAuthor><id root="1.2.250.1.71.4.2.1" extension="810002345678"/>
+  <author><time value="20261127101500+0100"/>
+    <assignedAuthor><id root="1.2.250.1.71.4.2.1" extension="810002345678"/>
     <assignedPerson><name><family>LIBRE</family></name></assignedPerson></assignedAuthor></author>
   <custodian><assignedCustodian><representedCustodianOrganization><id root="1.2.250.1.213.4.1"/>
   </representedCustodianOrganization></assignedCustodian></custodian>
@@ -63,19 +66,38 @@ def builtin_seeds() -> tuple[Seed, ...]:
     from conformance.xds.queries import find_documents
 
     pki = TestPki.generate("fuzz")
-    security = signed_vihf_factory(pki.ps_signature, mode=AuthMode.DIRECTE, subject_id=TestPki.PS_ID_NAT,
-                                   structure_id=TestPki.STRUCTURE_ID)
-    author = Author(person=xcn(TestPki.PS_ID_NAT, "LIBRE", "MAX"), institutions=[xon("CABINET", TestPki.STRUCTURE_ID)])
-    entry = document_entry_from_cda(CDA, entry_id="doc1", class_code=Code("11", "1.2.250.1.213.1.1.4.1", "CR"),
-                                    format_code=Code("urn:ihe:iti:xds-sd:text:2008", "1.3.6.1.4.1.19376.1.2.3"))
+    security = signed_vihf_factory(
+        pki.ps_signature,
+        mode=AuthMode.DIRECTE,
+        subject_id=TestPki.PS_ID_NAT,
+        structure_id=TestPki.STRUCTURE_ID,
+    )
+    author = Author(
+        person=xcn(TestPki.PS_ID_NAT, "LIBRE", "MAX"), institutions=[xon("CABINET", TestPki.STRUCTURE_ID)]
+    )
+    entry = document_entry_from_cda(
+        CDA,
+        entry_id="doc1",
+        class_code=Code("11", "1.2.250.1.213.1.1.4.1", "CR"),
+        format_code=Code("urn:ihe:iti:xds-sd:text:2008", "1.3.6.1.4.1.19376.1.2.3"),
+    )
     entry.patient_id = PATIENT_CX
-    sset = new_submission_set(patient_id=PATIENT_CX, author=author, source_id=SOURCE_OID,
-                              content_type_code=Code("04", "1.2.250.1.213.1.1.4.12", "Hospitalisation de jour"))
+    sset = new_submission_set(
+        patient_id=PATIENT_CX,
+        author=author,
+        source_id=SOURCE_OID,
+        content_type_code=Code("04", "1.2.250.1.213.1.1.4.12", "Hospitalisation de jour"),
+    )
     feed, feed_type = td21_request(submission(sset, [(entry, CDA)]), security=security(PATIENT_CX)).to_http()
     query, query_type = td31_request(find_documents(PATIENT_CX), security=security(PATIENT_CX)).to_http()
     vihf = to_bytes(security(PATIENT_CX)[0])
-    return (Seed("td2.1-mtom", feed, feed_type), Seed("td3.1-soap", query, query_type), Seed("vihf", vihf, None),
-            Seed("cda", CDA, None), Seed("pdsm-bundle", json.dumps(iti65_bundle(2)).encode(), "application/fhir+json"))
+    return (
+        Seed("td2.1-mtom", feed, feed_type),
+        Seed("td3.1-soap", query, query_type),
+        Seed("vihf", vihf, None),
+        Seed("cda", CDA, None),
+        Seed("pdsm-bundle", json.dumps(iti65_bundle(2)).encode(), "application/fhir+json"),
+    )
 
 
 def official_seeds(official: Path, limit_bytes: int = 200_000) -> list[Seed]:
@@ -94,7 +116,7 @@ def _content_type(data: bytes) -> str | None:
     start = data.lstrip()[:200]
     if start.startswith(b"--"):
         boundary = start[2:].split(b"\n", 1)[0].strip().decode("ascii", "replace")
-        return f'multipart/related; type="application/xop+xml"; boundary="{boundary}"; start-info="application/soap+xml"'
+        return f'multipart/related; type="application/xop+xml"; boundary="{boundary}"; start-info="{SOAP}"'
     try:
         etree.fromstring(data)
     except etree.XMLSyntaxError:

@@ -107,8 +107,13 @@ def test_concurrent_status_updates_have_one_winner(server: RunningServer) -> Non
 
     def archive(_i: int) -> RegistryResponse:
         with server.client() as client:
-            return client.update_status(PATIENT, update_set(PATIENT), entry_uuid,  # type: ignore[arg-type]
-                                        original_status=Status.APPROVED, new_status=Status.ARCHIVED).xds()
+            return client.update_status(
+                PATIENT,
+                update_set(PATIENT),
+                entry_uuid,  # type: ignore[arg-type]
+                original_status=Status.APPROVED,
+                new_status=Status.ARCHIVED,
+            ).xds()
 
     results = together(CLIENTS, archive)
     assert sum(r.success for r in results) == 1, [r.errors for r in results]
@@ -125,7 +130,8 @@ def test_concurrent_metadata_updates_make_one_new_version(server: RunningServer)
         entry = copy.deepcopy(current)  # one entry object per thread
         entry.id, entry.title = f"update{i}", f"titre {i}"
         with server.client() as client:
-            return client.update_metadata(PATIENT, update_set(PATIENT), entry, "1").xds()  # type: ignore[arg-type]
+            submission_set = update_set(PATIENT)
+            return client.update_metadata(PATIENT, submission_set, entry, "1").xds()  # type: ignore[arg-type]
 
     results = together(CLIENTS, update)
     assert sum(r.success for r in results) == 1, [r.errors for r in results]

@@ -1,4 +1,4 @@
-"""Durability: SIGKILL the real server (``dmp-conformance serve`` in a subprocess) at seeded random moments under
+"""Durability: SIGKILL the real server (``dmp-conformance serve`` subprocess) at seeded random moments under
 a TD2.1 feed load, restart it on the same database, and check that every acknowledged submission is there with
 its SHA-1 and that nothing is half-registered.
 
@@ -49,17 +49,27 @@ class FeedLoad:
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
-        factory = signed_vihf_factory(self.pki.ps_signature, mode=AuthMode.DIRECTE, subject_id=TestPki.PS_ID_NAT,
-                                      structure_id=TestPki.STRUCTURE_ID)
+        factory = signed_vihf_factory(
+            self.pki.ps_signature,
+            mode=AuthMode.DIRECTE,
+            subject_id=TestPki.PS_ID_NAT,
+            structure_id=TestPki.STRUCTURE_ID,
+        )
         with DmpClient(self.url, factory, timeout=10) as client:
             while not self.stop.is_set():
                 documents = []
                 for n in range(self.rng.randint(1, 3)):
-                    content = (f"<ClinicalDocument xmlns='urn:hl7-org:v3'><id root='{new_oid(LPS_OID)}'/>"
-                               f"<text>{'x' * self.rng.randint(0, 20_000)}</text></ClinicalDocument>").encode()
+                    content = (
+                        f"<ClinicalDocument xmlns='urn:hl7-org:v3'><id root='{new_oid(LPS_OID)}'/>"
+                        f"<text>{'x' * self.rng.randint(0, 20_000)}</text></ClinicalDocument>"
+                    ).encode()
                     documents.append((entry(PATIENT, entry_id=f"doc{n}"), content))
-                sset = new_submission_set(patient_id=PATIENT.cx(), author=author(), source_id=LPS_OID,
-                                          content_type_code=documents[0][0].class_code)
+                sset = new_submission_set(
+                    patient_id=PATIENT.cx(),
+                    author=author(),
+                    source_id=LPS_OID,
+                    content_type_code=documents[0][0].class_code,
+                )
                 self.sent += 1
                 try:
                     response = client.feed(submission(sset, documents), PATIENT)
@@ -67,7 +77,9 @@ class FeedLoad:
                     time.sleep(0.05)
                     continue
                 if response.status_code == 200 and response.xds().success:
-                    self.acknowledged.update({d.unique_id or "": hashlib.sha1(c).hexdigest() for d, c in documents})
+                    self.acknowledged.update(
+                        {d.unique_id or "": hashlib.sha1(c).hexdigest() for d, c in documents}
+                    )
                 else:
                     self.refused.append(response.status_code)
 
@@ -97,7 +109,7 @@ if child:
 
 @dataclass
 class Servers:
-    """``dmp-conformance serve`` processes forked from a warm zygote, one at a time, on one port and database."""
+    """``dmp-conformance serve`` processes forked from a warm zygote, one at a time, on one port and DB."""
 
     port: int
     db_url: str
@@ -107,13 +119,29 @@ class Servers:
     pid: int = 0
 
     def start(self) -> None:
-        """Fork a server and return once ``/health`` answers (stderr to a file: an unread pipe would block)."""
+        """Fork a server; return once ``/health`` answers (stderr to a file: an unread pipe would block)."""
         if self.zygote is None:
             with self.log.open("ab") as sink:
                 self.zygote = subprocess.Popen(
-                    [sys.executable, "-c", ZYGOTE, "serve", "--port", str(self.port), "--db", self.db_url,
-                     "--trust", str(self.ca), "--no-validate-requests", "--log-level", "error"],
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sink)
+                    [
+                        sys.executable,
+                        "-c",
+                        ZYGOTE,
+                        "serve",
+                        "--port",
+                        str(self.port),
+                        "--db",
+                        self.db_url,
+                        "--trust",
+                        str(self.ca),
+                        "--no-validate-requests",
+                        "--log-level",
+                        "error",
+                    ],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=sink,
+                )
         assert self.zygote.stdin is not None and self.zygote.stdout is not None
         self.zygote.stdin.write(b"go\n")
         self.zygote.stdin.flush()
@@ -171,14 +199,19 @@ def test_sigkill_loses_no_acknowledged_submission(db_url: str, tmp_path: Path) -
 
     store = Store.open(db_url)
     try:
-        lost = [uid for uid, sha1 in load.acknowledged.items()
-                if (document := store.document(uid)) is None or document.sha1 != sha1]
+        lost = [
+            uid
+            for uid, sha1 in load.acknowledged.items()
+            if (document := store.document(uid)) is None or document.sha1 != sha1
+        ]
         problems = registry_problems(store.engine)
     finally:
         store.close()
     partial = sum(len(rows) for rows in problems.values())
-    print(f"crash test ({db_url.split(':')[0]}): {kills} kills, {len(load.acknowledged)} acknowledged, "
-          f"{len(lost)} lost, {partial} partial ({load.sent} submissions sent)")
+    print(
+        f"crash test ({db_url.split(':')[0]}): {kills} kills, {len(load.acknowledged)} acknowledged, "
+        f"{len(lost)} lost, {partial} partial ({load.sent} submissions sent)"
+    )
     assert kills >= KILLS and len(load.acknowledged) > 0
     assert lost == [] and problems == {}
     assert 500 not in load.refused, log.read_text()[-3000:]

@@ -25,8 +25,12 @@ def hardened(tmp_path_factory: pytest.TempPathFactory, pki: TestPki) -> Iterator
     path: Path = tmp_path_factory.mktemp("hardened") / "dmp.db"
     store = Store.open(f"sqlite:///{path}")
     seed_default(store)
-    settings = ServerSettings(db_url=f"sqlite:///{path}", trust=pki.trust, max_body_bytes=MAX_BODY,
-                              body_timeout_seconds=BODY_TIMEOUT)
+    settings = ServerSettings(
+        db_url=f"sqlite:///{path}",
+        trust=pki.trust,
+        max_body_bytes=MAX_BODY,
+        body_timeout_seconds=BODY_TIMEOUT,
+    )
     server, thread, url = start_server(store, settings)
     yield RunningServer(url, store, pki, settings)
     server.should_exit = True
@@ -34,8 +38,9 @@ def hardened(tmp_path_factory: pytest.TempPathFactory, pki: TestPki) -> Iterator
     store.close()
 
 
-def signed_feed(server: RunningServer, content: bytes = b"<ClinicalDocument xmlns='urn:hl7-org:v3'/>",
-                **fields: object) -> tuple[bytes, str, str]:
+def signed_feed(
+    server: RunningServer, content: bytes = b"<ClinicalDocument xmlns='urn:hl7-org:v3'/>", **fields: object
+) -> tuple[bytes, str, str]:
     """A valid, signed TD2.1 HTTP body (MTOM), its content type and the document uniqueId."""
     request, document = feed_request(PATIENT, content, **fields)  # type: ignore[arg-type]
     client = server.client()

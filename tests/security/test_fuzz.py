@@ -1,6 +1,7 @@
 """Bounded fuzzing of every parser of untrusted bytes (see :mod:`conformance.fuzz`) and of the live server.
 
-CI budget: up to ``INPUTS`` inputs or ``SECONDS`` per target (over 10,000 in total). ``DMP_CONFORMANCE_FUZZ_BUDGET``
+CI budget: up to ``INPUTS`` inputs or ``SECONDS`` per target
+(over 10,000 in total). ``DMP_CONFORMANCE_FUZZ_BUDGET``
 (seconds per target) turns it into a longer, unbounded-count run.
 """
 
@@ -30,8 +31,10 @@ def seeds(pytestconfig: pytest.Config) -> list[Seed]:
 
 
 def _report(stats: FuzzStats) -> None:
-    print(f"fuzz {stats.target}: {stats.inputs} inputs in {stats.seconds:.1f} s, {stats.typed_errors} typed "
-          f"errors, slowest {stats.slowest * 1000:.0f} ms, {len(stats.failures)} failures")
+    print(
+        f"fuzz {stats.target}: {stats.inputs} inputs in {stats.seconds:.1f} s, {stats.typed_errors} typed "
+        f"errors, slowest {stats.slowest * 1000:.0f} ms, {len(stats.failures)} failures"
+    )
     for failure in stats.failures[:3]:
         print(f"--- input ({failure.content_type!r}): {failure.data[:300]!r}\n{failure.error}")
 
@@ -61,5 +64,6 @@ def test_fuzz_the_live_server_never_answers_500(hardened: RunningServer, seeds: 
     assert stats.failures == [], stats.failures[0].error
     # the fuzzed signed TD2.1 seed may go through intact: then it is a whole submission, never a part of one
     after = registry_counts(hardened.store.engine)
-    assert after["document_entries"] - before["document_entries"] == 2 * (after["submission_sets"]
-                                                                          - before["submission_sets"])
+    assert after["document_entries"] - before["document_entries"] == 2 * (
+        after["submission_sets"] - before["submission_sets"]
+    )

@@ -29,11 +29,18 @@ def fhir_dmp(tmp_path_factory: pytest.TempPathFactory, pki: TestPki) -> Iterator
     path: Path = tmp_path_factory.mktemp("fhir") / "dmp.db"
     store = Store.open(f"sqlite:///{path}")
     seed_default(store)
-    settings = ServerSettings(db_url=f"sqlite:///{path}", trust=pki.trust, admin_enabled=True,
-                              max_body_bytes=MAX_BODY, body_timeout_seconds=BODY_TIMEOUT, validate_requests=False)
+    settings = ServerSettings(
+        db_url=f"sqlite:///{path}",
+        trust=pki.trust,
+        admin_enabled=True,
+        max_body_bytes=MAX_BODY,
+        body_timeout_seconds=BODY_TIMEOUT,
+        validate_requests=False,
+    )
     server, thread, url = start_server(store, settings)
-    token = httpx.post(f"{url}/fhir/_token", json={"sub": TestPki.PS_ID_NAT, "structure": TestPki.STRUCTURE_ID},
-                       timeout=10).json()["access_token"]
+    token = httpx.post(
+        f"{url}/fhir/_token", json={"sub": TestPki.PS_ID_NAT, "structure": TestPki.STRUCTURE_ID}, timeout=10
+    ).json()["access_token"]
     yield RunningServer(url, store, pki, settings), token
     server.should_exit = True
     thread.join(timeout=10)
@@ -44,13 +51,19 @@ def _payloads(secret: str) -> dict[str, tuple[bytes, str]]:
     return {
         "deep-json": (b"[" * 100_000 + b"]" * 100_000, FHIR_JSON),
         "deep-object": (b'{"a":' * 50_000 + b"1" + b"}" * 50_000, FHIR_JSON),
-        "huge-number": (b'{"resourceType":"Bundle","type":"transaction","total":' + b"9" * 100_000 + b"}", FHIR_JSON),
+        "huge-number": (
+            b'{"resourceType":"Bundle","type":"transaction","total":' + b"9" * 100_000 + b"}",
+            FHIR_JSON,
+        ),
         "invalid-utf8": (b'{"resourceType":"Bundle","type":"\xff\xfe"}', FHIR_JSON),
         "not-json": (b"{'resourceType': Bundle", FHIR_JSON),
         "json-array": (b"[]", FHIR_JSON),
         "wrong-resource": (json.dumps({"resourceType": "Patient"}).encode(), FHIR_JSON),
-        "xxe-xml": (f"<?xml version='1.0'?><!DOCTYPE b [<!ENTITY x SYSTEM 'file://{secret}'>]>"
-                    "<Bundle xmlns='http://hl7.org/fhir'><type value='&x;'/></Bundle>".encode(), "application/fhir+xml"),
+        "xxe-xml": (
+            f"<?xml version='1.0'?><!DOCTYPE b [<!ENTITY x SYSTEM 'file://{secret}'>]>"
+            "<Bundle xmlns='http://hl7.org/fhir'><type value='&x;'/></Bundle>".encode(),
+            "application/fhir+xml",
+        ),
         "lying-content-type": (b"<Bundle/>", FHIR_JSON),
         "oversized": (b'{"resourceType":"Bundle","x":"' + b"A" * MAX_BODY + b'"}', FHIR_JSON),
         "no-content-type": (b"{}", ""),
@@ -59,16 +72,24 @@ def _payloads(secret: str) -> dict[str, tuple[bytes, str]]:
 
 @pytest.mark.parametrize("name", sorted(_payloads("/x")))
 @pytest.mark.parametrize("path", ["/fhir", "/fhir/DocumentReference"])
-def test_hostile_fhir_body_is_an_operation_outcome(fhir_dmp: tuple[RunningServer, str], tmp_path: Path,
-                                                    name: str, path: str) -> None:
+def test_hostile_fhir_body_is_an_operation_outcome(
+    fhir_dmp: tuple[RunningServer, str], tmp_path: Path, name: str, path: str
+) -> None:
     server, token = fhir_dmp
     secret = tmp_path / "secret.txt"
     secret.write_text(SECRET)
     data, content_type = _payloads(str(secret))[name]
     before = registry_counts(server.store.engine)
     started = time.monotonic()
-    response = httpx.post(f"{server.url}{path}", content=data, timeout=30, headers={
-        "authorization": f"Bearer {token}", **({"content-type": content_type} if content_type else {})})
+    response = httpx.post(
+        f"{server.url}{path}",
+        content=data,
+        timeout=30,
+        headers={
+            "authorization": f"Bearer {token}",
+            **({"content-type": content_type} if content_type else {}),
+        },
+    )
     assert time.monotonic() - started < TIME_BOUND
     assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
     assert response.json()["resourceType"] == "OperationOutcome"
@@ -78,8 +99,9 @@ def test_hostile_fhir_body_is_an_operation_outcome(fhir_dmp: tuple[RunningServer
 
 def test_unauthenticated_hostile_body_is_a_401(fhir_dmp: tuple[RunningServer, str]) -> None:
     server, _ = fhir_dmp
-    response = httpx.post(f"{server.url}/fhir", content=b"[" * 100_000, headers={"content-type": FHIR_JSON},
-                          timeout=30)
+    response = httpx.post(
+        f"{server.url}/fhir", content=b"[" * 100_000, headers={"content-type": FHIR_JSON}, timeout=30
+    )
     assert response.status_code == 401 and response.json()["resourceType"] == "OperationOutcome"
 
 

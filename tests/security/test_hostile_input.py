@@ -71,11 +71,13 @@ def secret_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _envelope(inner: str, prolog: str = "") -> bytes:
-    return (f"<?xml version='1.0' encoding='UTF-8'?>{prolog}"
-            "<soap:Envelope xmlns:soap='http://www.w3.org/2003/05/soap-envelope' "
-            "xmlns:wsa='http://www.w3.org/2005/08/addressing'><soap:Header>"
-            "<wsa:Action>urn:ihe:iti:2007:RegistryStoredQuery</wsa:Action></soap:Header>"
-            f"<soap:Body>{inner}</soap:Body></soap:Envelope>").encode()
+    return (
+        f"<?xml version='1.0' encoding='UTF-8'?>{prolog}"
+        "<soap:Envelope xmlns:soap='http://www.w3.org/2003/05/soap-envelope' "
+        "xmlns:wsa='http://www.w3.org/2005/08/addressing'><soap:Header>"
+        "<wsa:Action>urn:ihe:iti:2007:RegistryStoredQuery</wsa:Action></soap:Header>"
+        f"<soap:Body>{inner}</soap:Body></soap:Envelope>"
+    ).encode()
 
 
 def _payloads(secret: Path, port: int) -> dict[str, tuple[bytes, str | None]]:
@@ -83,27 +85,44 @@ def _payloads(secret: Path, port: int) -> dict[str, tuple[bytes, str | None]]:
     soap = "application/soap+xml; charset=UTF-8"
     laughs = "".join(f"<!ENTITY l{i} '{('&l' + str(i - 1) + ';') * 10}'>" for i in range(1, 10))
     return {
-        "xxe-file": (_envelope("<x>&xxe;</x>", f"<!DOCTYPE e [<!ENTITY xxe SYSTEM '{secret.as_uri()}'>]>"), soap),
-        "xxe-parameter-entity": (_envelope("<x/>", f"<!DOCTYPE e [<!ENTITY % p SYSTEM "
-                                                   f"'http://127.0.0.1:{port}/evil.dtd'> %p;]>"), soap),
+        "xxe-file": (
+            _envelope("<x>&xxe;</x>", f"<!DOCTYPE e [<!ENTITY xxe SYSTEM '{secret.as_uri()}'>]>"),
+            soap,
+        ),
+        "xxe-parameter-entity": (
+            _envelope("<x/>", f"<!DOCTYPE e [<!ENTITY % p SYSTEM 'http://127.0.0.1:{port}/evil.dtd'> %p;]>"),
+            soap,
+        ),
         "external-dtd": (_envelope("<x/>", f"<!DOCTYPE e SYSTEM 'http://127.0.0.1:{port}/evil.dtd'>"), soap),
-        "xinclude": (_envelope(f"<x xmlns:xi='http://www.w3.org/2001/XInclude'><xi:include href='{secret.as_uri()}' "
-                               "parse='text'/></x>"), soap),
+        "xinclude": (
+            _envelope(
+                f"<x xmlns:xi='http://www.w3.org/2001/XInclude'><xi:include href='{secret.as_uri()}' "
+                "parse='text'/></x>"
+            ),
+            soap,
+        ),
         "billion-laughs": (_envelope("<x>&l9;</x>", f"<!DOCTYPE e [<!ENTITY l0 'ha'>{laughs}]>"), soap),
         "deep-nesting": (_envelope("<a>" * 20_000 + "</a>" * 20_000), soap),
         "huge-attribute": (_envelope(f"<x a='{'A' * (MAX_BODY // 2)}'/>"), soap),
         "many-attributes": (_envelope("<x " + " ".join(f"a{i}='1'" for i in range(20_000)) + "/>"), soap),
-        "invalid-utf8": (_envelope("<x>\udcff</x>".encode("utf-8", "surrogateescape").decode("latin-1"))
-                         .replace(b"\xc3\xbf", b"\xff"), soap),
+        "invalid-utf8": (
+            _envelope("<x>\udcff</x>".encode("utf-8", "surrogateescape").decode("latin-1")).replace(
+                b"\xc3\xbf", b"\xff"
+            ),
+            soap,
+        ),
         "utf16-bom-on-utf8": (b"\xff\xfe" + _envelope("<x/>"), soap),
         "double-bom": (b"\xef\xbb\xbf\xef\xbb\xbf" + _envelope("<x/>"), soap),
         "empty": (b"", soap),
         "missing-content-type": (_envelope("<x/>")[:200], None),
-        "multipart-without-boundary": (b"--x\r\n\r\n<a/>\r\n--x--\r\n", "multipart/related; type=\"application/xop+xml\""),
+        "multipart-without-boundary": (
+            b"--x\r\n\r\n<a/>\r\n--x--\r\n",
+            'multipart/related; type="application/xop+xml"',
+        ),
     }
 
 
-def _assert_refused(response: httpx.Response, statuses: set[int] = frozenset({400})) -> str:  # type: ignore[assignment]
+def _assert_refused(response: httpx.Response, statuses: frozenset[int] = frozenset({400})) -> str:
     assert response.status_code in statuses, (response.status_code, response.text[:300])
     message = parse_message(response.content, response.headers["content-type"])
     assert message.fault is not None and message.fault.subcodes, response.text[:300]
@@ -122,8 +141,9 @@ PAYLOADS = sorted(_payloads(Path("/x"), 1))
 
 
 @pytest.mark.parametrize("name", PAYLOADS)
-def test_hostile_request_is_a_sender_fault(name: str, hardened: RunningServer, secret_file: Path,
-                                           listener: Listener) -> None:
+def test_hostile_request_is_a_sender_fault(
+    name: str, hardened: RunningServer, secret_file: Path, listener: Listener
+) -> None:
     data, content_type = _payloads(secret_file, listener.port)[name]
     before = registry_counts(hardened.store.engine)
     response, elapsed = _timed_post(hardened.url, data, content_type)
@@ -134,7 +154,9 @@ def test_hostile_request_is_a_sender_fault(name: str, hardened: RunningServer, s
 
 
 @pytest.mark.parametrize("name", PAYLOADS)
-def test_hostile_artefact_is_a_finding_for_the_validators(name: str, secret_file: Path, listener: Listener) -> None:
+def test_hostile_artefact_is_a_finding_for_the_validators(
+    name: str, secret_file: Path, listener: Listener
+) -> None:
     data, content_type = _payloads(secret_file, listener.port)[name]
     started = time.monotonic()
     result = validate_bytes(data, f"{name}.xml", ValidationContext(options={"content_type": content_type}))
@@ -145,20 +167,30 @@ def test_hostile_artefact_is_a_finding_for_the_validators(name: str, secret_file
 
 
 def _mtom_variants(body: bytes, content_type: str) -> dict[str, tuple[bytes, str]]:
-    boundary = content_type.split('boundary="', 1)[1].split('"', 1)[0] if 'boundary="' in content_type \
+    boundary = (
+        content_type.split('boundary="', 1)[1].split('"', 1)[0]
+        if 'boundary="' in content_type
         else content_type.split("boundary=", 1)[1].split(";", 1)[0]
+    )
     return {
         "truncated": (body[: len(body) // 2], content_type),
         "no-closing-boundary": (body.rsplit(f"--{boundary}--".encode(), 1)[0], content_type),
         "lying-boundary": (body, content_type.replace(boundary, boundary + "X")),
         "mtom-sent-as-plain-soap": (body, "application/soap+xml; charset=UTF-8"),
         "plain-content-type-missing": (body, ""),
-        "boundary-corrupted-inside": (body.replace(f"--{boundary}\r\n".encode(), f"--{boundary[:-1]}\r\n".encode(), 2),
-                                      content_type),
-        "duplicated-root-part": (body.replace(f"--{boundary}--".encode(),
-                                              body.split(f"--{boundary}".encode())[1].join(
-                                                  [f"--{boundary}".encode(), f"--{boundary}--".encode()])),
-                                 content_type),
+        "boundary-corrupted-inside": (
+            body.replace(f"--{boundary}\r\n".encode(), f"--{boundary[:-1]}\r\n".encode(), 2),
+            content_type,
+        ),
+        "duplicated-root-part": (
+            body.replace(
+                f"--{boundary}--".encode(),
+                body.split(f"--{boundary}".encode())[1].join(
+                    [f"--{boundary}".encode(), f"--{boundary}--".encode()]
+                ),
+            ),
+            content_type,
+        ),
     }
 
 
@@ -181,14 +213,17 @@ def test_broken_mtom_of_a_signed_feed_stores_nothing(hardened: RunningServer) ->
 
 @pytest.mark.parametrize("chunked", [False, True])
 def test_oversized_body_is_413_without_buffering(hardened: RunningServer, chunked: bool) -> None:
-    body, content_type, _ = signed_feed(hardened, b"<ClinicalDocument>" + b"A" * MAX_BODY + b"</ClinicalDocument>")
+    body, content_type, _ = signed_feed(
+        hardened, b"<ClinicalDocument>" + b"A" * MAX_BODY + b"</ClinicalDocument>"
+    )
     before = registry_counts(hardened.store.engine)
     content: bytes | Iterator[bytes] = body
     if chunked:  # no Content-Length: the limit must hold while streaming
-        content = iter([body[i:i + 65536] for i in range(0, len(body), 65536)])
+        content = iter([body[i : i + 65536] for i in range(0, len(body), 65536)])
     started = time.monotonic()
-    response = httpx.post(f"{hardened.url}{SERVICE}", content=content, headers={"content-type": content_type},
-                          timeout=30)
+    response = httpx.post(
+        f"{hardened.url}{SERVICE}", content=content, headers={"content-type": content_type}, timeout=30
+    )
     assert time.monotonic() - started < TIME_BOUND
     assert _assert_refused(response, {413}) == "DMPMessageTooLarge"
     assert registry_counts(hardened.store.engine) == before
@@ -199,20 +234,28 @@ def test_oversized_mtom_part_is_refused_by_the_parser() -> None:
     from conformance.soap.envelope import Attachment
 
     envelope = build_envelope(None, action="urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b")
-    body, content_type = serialize_message(envelope, [Attachment("doc@x", "text/xml", b"B" * 10_000)],
-                                           action="urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b")
+    body, content_type = serialize_message(
+        envelope,
+        [Attachment("doc@x", "text/xml", b"B" * 10_000)],
+        action="urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b",
+    )
     with pytest.raises(MtomError) as refused:
         parse_message(body, content_type, limits=MtomLimits(max_part=1000))
     assert refused.value.to_finding().rule
 
 
-def _trickle(url: str, pause: float, total: int, *, path: str = SERVICE,
-            content_type: str = "application/soap+xml") -> tuple[bytes, float]:
-    """Send the headers then one body byte every ``pause`` seconds; return the raw answer and when it began."""
+def _trickle(
+    url: str, pause: float, total: int, *, path: str = SERVICE, content_type: str = "application/soap+xml"
+) -> tuple[bytes, float]:
+    """Send the headers, then one body byte every ``pause`` seconds; return the raw answer and its delay."""
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=20) as sock:
-        sock.sendall((f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n"
-                      f"Connection: close\r\nContent-Length: {total}\r\n\r\n").encode())
+        sock.sendall(
+            (
+                f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n"
+                f"Connection: close\r\nContent-Length: {total}\r\n\r\n"
+            ).encode()
+        )
         started = time.monotonic()
         sock.settimeout(pause)
         answer = b""
@@ -248,11 +291,10 @@ def test_slow_client_trickling_its_body_times_out(hardened: RunningServer) -> No
 
 def test_the_server_stays_healthy_after_the_attacks(hardened: RunningServer) -> None:
     body, content_type, unique_id = signed_feed(hardened)
-    response = httpx.post(f"{hardened.url}{SERVICE}", content=body, headers={"content-type": content_type},
-                          timeout=30)
+    response = httpx.post(
+        f"{hardened.url}{SERVICE}", content=body, headers={"content-type": content_type}, timeout=30
+    )
     assert response.status_code == 200 and hardened.store.document(unique_id) is not None
-
-
 
 
 @pytest.fixture
@@ -268,13 +310,14 @@ def on_each_database(db_url: str, pki: TestPki) -> Iterator[RunningServer]:
 
 
 def test_overlong_values_are_refused_on_every_database(on_each_database: RunningServer) -> None:
-    """PostgreSQL enforces column widths where SQLite does not: an overlong value is a refusal, never a 500."""
+    """PostgreSQL enforces column widths, SQLite does not: an overlong value is a refusal, never a 500."""
     server = on_each_database
     long_code = Code("X" * 300, "1.2.250.1.213.1.1.4.1", "Compte rendu")
     for fields in ({"unique_id": "1.2.250.1.999." + "1" * 200}, {"class_code": long_code}):
         body, content_type, unique_id = signed_feed(server, **fields)
-        response = httpx.post(f"{server.url}{SERVICE}", content=body, headers={"content-type": content_type},
-                              timeout=30)
+        response = httpx.post(
+            f"{server.url}{SERVICE}", content=body, headers={"content-type": content_type}, timeout=30
+        )
         assert response.status_code == 200, response.text[:300]
         registry = parse_body(parse_message(response.content, response.headers["content-type"]))
         if registry.success:  # SQLite has no column widths: then it is stored whole
@@ -284,8 +327,14 @@ def test_overlong_values_are_refused_on_every_database(on_each_database: Running
             assert server.store.document(unique_id) is None
     before = registry_counts(server.store.engine)
     envelope = _envelope("<x/>").replace(b"urn:ihe:iti:2007:RegistryStoredQuery", b"urn:" + b"a" * 400)
-    assert _assert_refused(_timed_post(server.url, envelope, "application/soap+xml")[0]) == "ActionNotSupported"
-    response = httpx.post(f"{server.url}/si-dmp-server/v2/services/{'x' * 700}", content=_envelope("<x/>"),
-                          headers={"content-type": "application/soap+xml"}, timeout=30)
+    assert (
+        _assert_refused(_timed_post(server.url, envelope, "application/soap+xml")[0]) == "ActionNotSupported"
+    )
+    response = httpx.post(
+        f"{server.url}/si-dmp-server/v2/services/{'x' * 700}",
+        content=_envelope("<x/>"),
+        headers={"content-type": "application/soap+xml"},
+        timeout=30,
+    )
     assert _assert_refused(response, {404}) == "DMPUnknownService"
     assert registry_counts(server.store.engine) == before
