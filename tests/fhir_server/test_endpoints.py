@@ -214,3 +214,16 @@ def test_fhir_openapi_document_lists_only_the_fhir_api(fhir: Fhir) -> None:
     assert "/fhir/DocumentReference" in document["paths"] and "/captures" not in document["paths"]
     full = fhir.http.get("/openapi.json").json()
     assert not [p for p in full["paths"] if "services" in p]  # the SOAP services are not described
+
+
+def test_xml_on_request(fhir: Fhir) -> None:
+    [rid] = provide(fhir)
+    by_format = fhir.get(f"/fhir/DocumentReference/{rid}", _format="xml")
+    assert by_format.headers["content-type"] == "application/fhir+xml"
+    assert b'<DocumentReference xmlns="http://hl7.org/fhir">' in by_format.content
+    parsed = parse_fhir(by_format.content)
+    assert parsed.format == "xml" and parsed.resource and parsed.resource["id"] == rid
+    by_accept = fhir.http.get("/fhir/metadata", headers={"accept": "application/fhir+xml"})
+    assert by_accept.content.lstrip().startswith(b"<?xml") and b"CapabilityStatement" in by_accept.content
+    missing = fhir.http.get("/fhir/DocumentReference/unknown", headers={**fhir.headers(), "accept": "application/fhir+xml"})
+    assert missing.status_code == 404 and b"<OperationOutcome" in missing.content

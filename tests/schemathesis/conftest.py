@@ -41,14 +41,14 @@ def auth_headers(dmp_app: tuple[FastAPI, Store]) -> dict[str, str]:
 
 
 def offline(document: dict[str, Any]) -> dict[str, Any]:
-    """The official document with its remote ``$ref`` (hl7.org JSON/XML schemas) replaced by a FHIR resource
-    object and its XML media types dropped (no network here), served under ``/fhir``."""
+    """The official document with its remote ``$ref`` (hl7.org JSON schema / XSD) replaced by a FHIR resource
+    object or an XML string (no network here), served under ``/fhir``."""
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
             if isinstance(node.get("$ref"), str) and not node["$ref"].startswith("#"):
-                name = node["$ref"].rsplit("/", 1)[-1]
-                return {"type": "object", "required": ["resourceType"]} if "." not in name else {"type": "object"}
-            return {k: walk(v) for k, v in node.items() if not k.endswith("+xml")}
+                xsd = node["$ref"].endswith(".xsd")
+                return {"type": "string"} if xsd else {"type": "object", "required": ["resourceType"]}
+            return {k: walk(v) for k, v in node.items()}
         if isinstance(node, list):
             return [walk(v) for v in node]
         return node

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 FHIR_JSON = "application/fhir+json"
+FHIR_XML = "application/fhir+xml"  # with _format=xml or Accept: application/fhir+xml
+XML_TEXT = {"schema": {"type": "string"}}
 ID = {"type": "string", "pattern": r"^[A-Za-z0-9\-\.]{1,64}$"}
 OPERATION_OUTCOME = {
     "type": "object", "required": ["resourceType", "issue"],
@@ -44,7 +46,7 @@ CAPABILITY = {"type": "object", "required": ["resourceType"],
 
 
 def _outcome(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {FHIR_JSON: {"schema": OPERATION_OUTCOME}}}
+    return {"description": description, "content": {FHIR_JSON: {"schema": OPERATION_OUTCOME}, FHIR_XML: XML_TEXT}}
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -65,7 +67,8 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _ok(description: str, schema: dict[str, Any], links: dict[str, Any] | None = None) -> dict[str, Any]:
-    answer: dict[str, Any] = {"description": description, "content": {FHIR_JSON: {"schema": schema}}}
+    answer: dict[str, Any] = {"description": description,
+                              "content": {FHIR_JSON: {"schema": schema}, FHIR_XML: XML_TEXT}}
     if links:
         answer["links"] = links
     return answer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from starlette.responses import Response
@@ -19,6 +19,8 @@ from conformance.server.access import (
 from conformance.store import DuplicateUniqueId, InvalidSubmission, StoreError, UnknownEntry, UnknownPatient
 
 FHIR_JSON = "application/fhir+json"
+FHIR_XML = "application/fhir+xml"
+XML_FORMATS = {"xml", "text/xml", "application/xml", FHIR_XML}
 # DMP refusal codes → HTTP status (PDSM4DMP: 403 not the author, 404 unknown, 422 refused update)
 DECISION_STATUS = {UNKNOWN_PATIENT: 404, UNKNOWN_DOCUMENT: 404, ACCESS_DENIED: 403, AUTHOR_MISMATCH: 403,
                    DMP_CLOSED: 403}
@@ -71,11 +73,33 @@ def operation_outcome(error: FhirError) -> dict[str, Any]:
     return {"resourceType": "OperationOutcome", "issue": issues}
 
 
-def fhir_response(resource: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def wants_xml(query: Mapping[str, str], accept: str) -> bool:
+    """``_format`` (FHIR) or an Accept naming FHIR XML before JSON."""
+    if query.get("_format"):
+        return query["_format"].split(";")[0].strip() in XML_FORMATS
+    return FHIR_XML in accept and (FHIR_JSON not in accept or accept.index(FHIR_XML) < accept.index(FHIR_JSON))
+
+
+def _xml(resource: dict[str, Any]) -> bytes | None:
+    """The resource as FHIR XML (R4B models), or None when they cannot carry it (JSON is sent instead)."""
+    from fhir.resources.R4B import get_fhir_model_class  # 0.4 s import: only when XML is asked for
+
+    try:
+        model = get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+        return model.model_dump_xml()  # type: ignore[no-any-return]
+    except Exception:  # a model gap must not turn a good answer into an error
+        return None
+
+
+def fhir_response(resource: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None,
+                  xml: bool = False) -> Response:
+    body = _xml(resource) if xml else None
+    if body is not None:
+        return Response(body, status_code=status, media_type=FHIR_XML, headers=headers)
     return Response(json.dumps(resource, ensure_ascii=False).encode(), status_code=status, media_type=FHIR_JSON,
                     headers=headers)
 
 
-def error_response(error: FhirError) -> Response:
+def error_response(error: FhirError, xml: bool = False) -> Response:
     headers = {"www-authenticate": 'Bearer realm="dmp-conformance"'} if error.status == 401 else None
-    return fhir_response(operation_outcome(error), error.status, headers)
+    return fhir_response(operation_outcome(error), error.status, headers, xml)

@@ -50,7 +50,7 @@ from conformance.server.fhir.openapi import (
     WRITE_RESPONSES,
     capability_statement,
 )
-from conformance.server.fhir.outcome import FhirError, error_response, fhir_response
+from conformance.server.fhir.outcome import FhirError, error_response, fhir_response, wants_xml
 from conformance.server.settings import ServerSettings
 from conformance.store import Store
 
@@ -106,28 +106,31 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
             async def route(request: Request) -> Response:
                 started, at = time.perf_counter(), datetime.now().astimezone()
                 data = b""
+                xml = wants_xml(request.query_params, request.headers.get("accept", ""))
                 try:
                     if request.method in ("POST", "PUT", "PATCH"):
                         data = await read_body(request)
                         request._body = data  # the handler reads the bounded body again
                     response = await handler(request)
                 except FhirError as exc:
-                    response = error_response(exc)
+                    response = error_response(exc, xml)
                 except RequestValidationError as exc:
                     response = error_response(FhirError(400, "; ".join(
-                        f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())[:2000]))
+                        f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())[:2000]),
+                        xml)
                 except StarletteHTTPException as exc:
-                    response = error_response(FhirError(exc.status_code, str(exc.detail)))
+                    response = error_response(FhirError(exc.status_code, str(exc.detail)), xml)
                 except TimeoutError:
-                    response = error_response(FhirError(408, "request body not received in time"))
+                    response = error_response(FhirError(408, "request body not received in time"), xml)
                 except Exception as exc:
                     from conformance.server.app import _BodyTooLarge  # app.py mounts this router: import late
 
                     if isinstance(exc, _BodyTooLarge):
-                        response = error_response(FhirError(413, f"body larger than {settings.max_body_bytes} bytes"))
+                        too_large = FhirError(413, f"body larger than {settings.max_body_bytes} bytes")
+                        response = error_response(too_large, xml)
                     else:
                         log.exception("FHIR %s %s failed", request.method, request.url.path)
-                        response = error_response(FhirError(500, f"internal error: {type(exc).__name__}"))
+                        response = error_response(FhirError(500, f"internal error: {type(exc).__name__}"), xml)
                 if capture:
                     capture_id = await run_in_threadpool(_capture, request, data, response, transaction, started, at)
                     if capture_id is not None:
@@ -209,10 +212,16 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
                             findings=result.findings)
         return parsed.resource  # type: ignore[no-any-return]
 
+    def respond(request: Request, resource: dict[str, Any], status: int = 200,
+                headers: dict[str, str] | None = None) -> Response:
+        """JSON, or XML when ``_format`` / Accept ask for it."""
+        return fhir_response(resource, status, headers, wants_xml(request.query_params,
+                                                                  request.headers.get("accept", "")))
+
     @router.get("/metadata", name="metadata", summary="CapabilityStatement of the reference DMP",
                 responses=READ_RESPONSES)
     async def metadata(request: Request) -> Response:
-        return fhir_response(capability_statement(str(request.base_url).rstrip("/") + "/fhir"))
+        return respond(request, capability_statement(str(request.base_url).rstrip("/") + "/fhir"))
 
     @router.post("/_token", name="issue_token", summary="Test token (admin/test API only)",
                  responses=TOKEN_RESPONSES)
@@ -235,7 +244,7 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
             raise FhirError(400, f"Bundle.type must be transaction, not {bundle.get('type')!r}",
                             expression="Bundle.type")
         answer = await run_in_threadpool(services.provide_bundle, call(request, who, "TD2.1"), bundle)
-        return fhir_response(answer)
+        return respond(request, answer)
 
     # ``[base]/`` too: clients joining paths to the base often add the slash
     router.add_api_route("/", provide, methods=["POST"], name="provide_bundle", include_in_schema=False)
@@ -270,7 +279,7 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
             + _token(period), period_end=_token(period_end), is_archived=is_archived, relatesto=_token(relatesto),
             count=count)
         answer = await run_in_threadpool(services.search_documents, call(request, who), search, str(request.url))
-        return fhir_response(answer)
+        return respond(request, answer)
 
     @router.post("/DocumentReference/_search", name="search_document_references_by_post",
                  summary="ITI-67 Find Document References by POST (form body)", responses=SEARCH_POST_RESPONSES,
@@ -279,12 +288,12 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
         form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
         search = services.DocumentSearch.from_parameters({**parse_qs(request.url.query), **form})
         answer = await run_in_threadpool(services.search_documents, call(request, who), search, str(request.url))
-        return fhir_response(answer)
+        return respond(request, answer)
 
     @router.get("/DocumentReference/{rid}", name="read_document_reference", summary="Read a DocumentReference",
                 responses=READ_RESPONSES)
     async def read_document(request: Request, who: Authenticated, rid: ResourceId) -> Response:
-        return fhir_response(await run_in_threadpool(services.read_document, call(request, who), rid))
+        return respond(request, await run_in_threadpool(services.read_document, call(request, who), rid))
 
     @router.post("/DocumentReference", name="publish_document_reference", status_code=201,
                  summary="ITI-105 Simplified Publish", responses=WRITE_RESPONSES,
@@ -294,7 +303,7 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
 
         resource = await validated(request, "DocumentReference", [ITI105])
         created = await run_in_threadpool(services.publish, call(request, who, "TD2.1"), resource)
-        return fhir_response(created, 201, {"location": f"DocumentReference/{created['id']}/_history/"
+        return respond(request, created, 201, {"location": f"DocumentReference/{created['id']}/_history/"
                                                         f"{created['meta']['versionId']}"})
 
     @router.put("/DocumentReference", name="conditional_update_document_reference", status_code=201,
@@ -312,7 +321,7 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
         if relation not in (resource.get("relatesTo") or []):
             resource["relatesTo"] = [*(resource.get("relatesTo") or []), relation]
         created = await run_in_threadpool(services.publish, made, resource)
-        return fhir_response(created, 201, {"location": f"DocumentReference/{created['id']}/_history/1"})
+        return respond(request, created, 201, {"location": f"DocumentReference/{created['id']}/_history/1"})
 
     async def patch(request: Request, who: Caller, rid: str) -> Response:
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
@@ -323,7 +332,7 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
         except (ValueError, UnicodeDecodeError) as exc:
             raise FhirError(400, "the PATCH body is not JSON") from exc
         updated = await run_in_threadpool(services.patch_document, call(request, who, "TD3.3"), rid, operations)
-        return fhir_response(updated)
+        return respond(request, updated)
 
     @router.patch("/DocumentReference/{rid}", name="patch_document_reference",
                   summary="Metadata update: securityLabel (mask, visibility), isArchived, status (JSON Patch)",
@@ -345,7 +354,7 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
         content, mime = await run_in_threadpool(services.read_binary, call(request, who, "TD3.2"), rid)
         if "application/fhir+json" in request.headers.get("accept", ""):  # PDSM4DMP TD3.2: a Binary resource
             import base64
-            return fhir_response({"resourceType": "Binary", "id": rid, "contentType": mime,
+            return respond(request, {"resourceType": "Binary", "id": rid, "contentType": mime,
                                   "data": base64.b64encode(content).decode("ascii")})
         return Response(content, headers={"content-type": mime})  # as stored: no charset added
 
@@ -360,11 +369,11 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
         answer = await run_in_threadpool(services.search_lists, call(request, who), patient, patient_identifier,
                                          _token(code), _token(status), _token(identifier), str(request.url),
                                          is_archived == "true")
-        return fhir_response(answer)
+        return respond(request, answer)
 
     @router.get("/List/{rid}", name="read_list", summary="Read a SubmissionSet List", responses=READ_RESPONSES)
     async def read_list(request: Request, who: Authenticated, rid: ResourceId) -> Response:
-        return fhir_response(await run_in_threadpool(services.read_list, call(request, who), rid))
+        return respond(request, await run_in_threadpool(services.read_list, call(request, who), rid))
 
     @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
                       name="unsupported", include_in_schema=False)
