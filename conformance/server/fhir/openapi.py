@@ -41,8 +41,6 @@ BUNDLE = {
                    "total": {"type": "integer", "minimum": 0},
                    "entry": {"type": "array", "items": {"type": "object"}}},
 }
-CAPABILITY = {"type": "object", "required": ["resourceType"],
-              "properties": {"resourceType": {"type": "string", "enum": ["CapabilityStatement"]}}}
 
 
 def _outcome(description: str) -> dict[str, Any]:

@@ -33,7 +33,6 @@ from conformance.server.exchange import Exchange, facts_of
 from conformance.server.fhir.feed import FedDocument, cx_of_identifier, provided_bundle, published_document
 from conformance.server.fhir.mapping import (
     IS_ARCHIVED,
-    OID_PREFIX,
     UUID_PREFIX,
     coded_of,
     document_reference,
@@ -580,6 +579,6 @@ def resolve_identifier(call: FhirCall, identifier: str) -> str:
     return fhir_id(rows[0].lid)
 
 
-__all__ = ["OID_PREFIX", "DocumentSearch", "FhirCall", "apply_json_patch", "patch_document", "provide_bundle",
+__all__ = ["DocumentSearch", "FhirCall", "apply_json_patch", "patch_document", "provide_bundle",
            "publish", "read_binary", "read_document", "read_list", "resolve_identifier", "search_documents",
            "search_lists"]

@@ -20,6 +20,11 @@ MASQUE_PS = {"system": "https://mos.esante.gouv.fr/NOS/TRE_A07-StatutVisibiliteD
                        "TRE-A07-StatutVisibiliteDocument", "code": "MASQUE_PS"}
 
 
+def sha1_base64(content: bytes) -> str:
+    """``attachment.hash``: the SHA-1 of the bytes, base64."""
+    return base64.b64encode(hashlib.sha1(content).digest()).decode("ascii")
+
+
 def fresh_oid() -> str:
     """A new uniqueId OID (UUID-derived arc 2.25)."""
     return f"2.25.{uuid.uuid4().int}"
@@ -69,7 +74,7 @@ def _set_content(bundle: dict[str, Any], content: bytes) -> None:
         elif resource["resourceType"] == "DocumentReference":
             attachment = resource["content"][0]["attachment"]
             attachment["size"] = len(content)
-            attachment["hash"] = base64.b64encode(hashlib.sha1(content).digest()).decode("ascii")
+            attachment["hash"] = sha1_base64(content)
 
 
 def simplified_publish(ins: str, *, author: str = AUTHOR_ID, content: bytes = b"%PDF-1.4 ITI-105 document",
@@ -83,9 +88,6 @@ def simplified_publish(ins: str, *, author: str = AUTHOR_ID, content: bytes = b"
     attachment = resource["content"][0]["attachment"]
     attachment.pop("url", None)
     attachment.update(data=base64.b64encode(content).decode("ascii"), size=len(content),
-                      hash=base64.b64encode(hashlib.sha1(content).digest()).decode("ascii"))
+                      hash=sha1_base64(content))
     return resource
 
-
-def sha1_base64(content: bytes) -> str:
-    return base64.b64encode(hashlib.sha1(content).digest()).decode("ascii")
