@@ -45,6 +45,7 @@ class FeedLoad:
     rng: random.Random
     acknowledged: dict[str, str] = field(default_factory=dict)  # document uniqueId → SHA-1
     sent: int = 0
+    acknowledged_submissions: int = 0
     refused: list[int] = field(default_factory=list)  # HTTP statuses other than 200
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -77,6 +78,7 @@ class FeedLoad:
                     time.sleep(0.05)
                     continue
                 if response.status_code == 200 and response.xds().success:
+                    self.acknowledged_submissions += 1
                     self.acknowledged.update(
                         {d.unique_id or "": hashlib.sha1(c).hexdigest() for d, c in documents}
                     )
@@ -209,8 +211,9 @@ def test_sigkill_loses_no_acknowledged_submission(db_url: str, tmp_path: Path) -
         store.close()
     partial = sum(len(rows) for rows in problems.values())
     print(
-        f"crash test ({db_url.split(':')[0]}): {kills} kills, {len(load.acknowledged)} acknowledged, "
-        f"{len(lost)} lost, {partial} partial ({load.sent} submissions sent)"
+        f"crash test: {kills} kills, {load.acknowledged_submissions} acknowledged, {len(lost)} lost, "
+        f"{partial} partial [{db_url.split(':')[0]}: {len(load.acknowledged)} documents acknowledged, "
+        f"{load.sent} submissions attempted]"
     )
     assert kills >= KILLS and len(load.acknowledged) > 0
     assert lost == [] and problems == {}
