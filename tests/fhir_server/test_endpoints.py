@@ -112,6 +112,13 @@ def test_lists_of_the_patient(fhir: Fhir) -> None:
     resource = found["entry"][0]["resource"]
     assert resource["code"]["coding"][0]["code"] == "submissionset" and len(resource["entry"]) == 1
     assert fhir.get(f"/fhir/List/{resource['id']}").json()["identifier"] == resource["identifier"]
+    def ids(**params: str) -> set[str]:
+        found = fhir.get("/fhir/List", **{"patient.identifier": PATIENT_IDENTIFIER, "code": "submissionset", **params})
+        return {e["resource"]["id"] for e in found.json().get("entry", [])}
+
+    assert resource["id"] in ids(designationType="04") and resource["id"] not in ids(designationType="99")
+    assert resource["id"] in ids(sourceId="urn:oid:1.2.250.1.999.2") and resource["id"] not in ids(sourceId="1.2.3")
+    assert resource["id"] in ids(date="ge2025-01-15") and resource["id"] not in ids(date="lt2025-01-01")
     folders = fhir.get("/fhir/List", **{"patient.identifier": PATIENT_IDENTIFIER, "code": "folder"}).json()
     assert folders["total"] == 0
 

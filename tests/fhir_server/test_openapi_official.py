@@ -25,8 +25,8 @@ OPERATIONS = {("GET", "/metadata"): ("GET", "/fhir/metadata"),
 # with spaces, not search codes: fhir-pdsm.md §3.2).
 RENAMED = {"PDSm_isArchived": "isArchived", "PDSm_DocumentReference_period-start": "period-start",
            "PDSm_DocumentReference_period-end": "period-end", "DocumentReference Patient": "patient",
-           "DesignationType": None, "SourceId": None, "PDSm_authorOrg": None, "PDSm_List_PatientAsSource": None,
-           "PDSm_List_PractitionerRoleAsSource": None, "source": None, "title": None, "date": None,
+           "DesignationType": "designationType", "SourceId": "sourceId", "PDSm_authorOrg": None, "PDSm_List_PatientAsSource": None,
+           "PDSm_List_PractitionerRoleAsSource": None, "source": None, "title": None,
            "DocumentRefence Author": None}  # None: not implemented (see the module docstring of the router)
 # Result-shaping parameters of every official operation that the reference DMP ignores (JSON only, full resources).
 IGNORED = {"_format", "_pretty", "_summary", "_elements"}

@@ -120,7 +120,8 @@ SEARCH_PARAMS = {
     "DocumentReference": ["patient", "patient.identifier", "status", "identifier", "type", "category", "setting",
                           "facility", "format", "security-label", "event", "date", "creation", "period",
                           "period-start", "period-end", "isArchived", "relatesto", "_count"],
-    "List": ["patient", "patient.identifier", "code", "status", "identifier", "isArchived"],
+    "List": ["patient", "patient.identifier", "code", "status", "identifier", "isArchived", "designationType",
+             "sourceId", "date"],
 }
 
 

@@ -365,10 +365,15 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
             patient_identifier: Annotated[str | None, Query(alias="patient.identifier", pattern=INS_IDENTIFIER)]
             = None,
             code: Tokens = None, status: Tokens = None, identifier: Tokens = None,
+            designation_type: Annotated[list[str] | None, Query(alias="designationType", min_length=1)] = None,
+            source_id: Annotated[list[str] | None, Query(alias="sourceId", min_length=1)] = None,
+            date: Annotated[list[Annotated[str, Query(pattern=DATE)]] | None, Query()] = None,
             is_archived: Annotated[str | None, Query(alias="isArchived", pattern="^(true|false)$")] = None) -> Response:
-        answer = await run_in_threadpool(services.search_lists, call(request, who), patient, patient_identifier,
-                                         _token(code), _token(status), _token(identifier), str(request.url),
-                                         is_archived == "true")
+        search = services.ListSearch(
+            patient=patient, patient_identifier=patient_identifier, code=_token(code), status=_token(status),
+            identifier=_token(identifier), designation_type=_token(designation_type), source_id=_token(source_id),
+            date=_token(date), is_archived=is_archived)
+        answer = await run_in_threadpool(services.search_lists, call(request, who), search, str(request.url))
         return respond(request, answer)
 
     @router.get("/List/{rid}", name="read_list", summary="Read a SubmissionSet List", responses=READ_RESPONSES)

@@ -323,21 +323,52 @@ def read_binary(call: FhirCall, resource_id: str) -> tuple[bytes, str]:
     return document.content, document.mime_type or row.mime_type
 
 
-def search_lists(call: FhirCall, patient: str | None, patient_identifier: str | None, code: list[str],
-                 status: list[str], identifier: list[str], self_url: str, archived: bool = False) -> dict[str, Any]:
-    cx = _patient_cx(patient, patient_identifier)
+@dataclass(slots=True)
+class ListSearch:
+    patient: str | None = None
+    patient_identifier: str | None = None
+    code: list[str] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    identifier: list[str] = field(default_factory=list)
+    designation_type: list[str] = field(default_factory=list)
+    source_id: list[str] = field(default_factory=list)
+    date: list[str] = field(default_factory=list)
+    is_archived: str | None = None
+
+
+def _coded_match(wanted: Sequence[str], stored: str | None) -> bool:
+    """``code^^scheme`` values (scheme optional) against one stored coded value."""
+    code, _, scheme = (stored or "").partition("^^")
+    return any(w.partition("^^")[0] == code and w.partition("^^")[2] in ("", scheme) for w in wanted)
+
+
+def search_lists(call: FhirCall, search: ListSearch, self_url: str) -> dict[str, Any]:
+    cx = _patient_cx(search.patient, search.patient_identifier)
     found, dmp = _reader_access(call, cx, "find lists")
-    codes = {c.rpartition("|")[2] for c in _values(code)}
-    statuses = set(_values(status))
-    if codes - {"submissionset", "folder"} or statuses - {"current"} or codes == {"folder"} or archived:
+    codes = {c.rpartition("|")[2] for c in _values(search.code)}
+    statuses = set(_values(search.status))
+    if codes - {"submissionset", "folder"} or statuses - {"current"} or codes == {"folder"} \
+            or search.is_archived == "true":
         # the store keeps no folders; SubmissionSets are always current and never archived
         return searchset(call, "List", [], 0, self_url)
-    ids = [unique_id_of(v.partition("|")[2] or v) for v in _values(identifier)]
+    ids = [unique_id_of(v.partition("|")[2] or v) for v in _values(search.identifier)]
     rows = submission_sets_of_patient(call.store, found.cx, unique_ids=ids,
                                       entry_uuids=ids + [f"{UUID_PREFIX}{i}" for i in ids],
                                       limit=call.settings.max_query_results)
+    designations = [token_to_coded(t) for t in _values(search.designation_type)]
+    sources = {unique_id_of(v.partition("|")[2] or v) for v in _values(search.source_id)}
+    low, high = _date_bounds(_values(search.date), "date")
+    rows = [r for r in rows if (not designations or _coded_match(designations, r.content_type_code))
+            and (not sources or r.source_id in sources) and _within(r.submission_time, low, high)]
     resources = [_list_of(call, row.entry_uuid, dmp) for row in rows]
     return searchset(call, "List", [r for r in resources if r], len(resources), self_url)
+
+
+def _within(dtm: str | None, low: str | None, high: str | None) -> bool:
+    if low is None and high is None:
+        return True
+    digits = "".join(ch for ch in dtm or "" if ch.isdigit())[:14].ljust(14, "0")
+    return bool(dtm) and (low is None or digits >= low) and (high is None or digits < high)
 
 
 def _list_of(call: FhirCall, entry_uuid: str, dmp: DmpState) -> dict[str, Any] | None:
@@ -579,6 +610,18 @@ def resolve_identifier(call: FhirCall, identifier: str) -> str:
     return fhir_id(rows[0].lid)
 
 
-__all__ = ["DocumentSearch", "FhirCall", "apply_json_patch", "patch_document", "provide_bundle",
-           "publish", "read_binary", "read_document", "read_list", "resolve_identifier", "search_documents",
-           "search_lists"]
+__all__ = [
+    "DocumentSearch",
+    "FhirCall",
+    "ListSearch",
+    "apply_json_patch",
+    "patch_document",
+    "provide_bundle",
+    "publish",
+    "read_binary",
+    "read_document",
+    "read_list",
+    "resolve_identifier",
+    "search_documents",
+    "search_lists",
+]
