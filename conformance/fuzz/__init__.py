@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
+from hypothesis import seed as hypothesis_seed
 
 from conformance.fuzz.seeds import Seed, builtin_seeds, official_seeds
 from conformance.fuzz.strategies import batches
@@ -103,21 +103,23 @@ def run_target(
             stats.failures.append(FuzzFailure(target.name, data, content_type, f"took {elapsed:.1f} s"))
         stats.inputs += 1
 
-    def batch(_run: int, cases: list[tuple[bytes, str | None]]) -> None:
+    def batch(cases: list[tuple[bytes, str | None]]) -> None:
         for data, content_type in cases:
             if stats.inputs < max_inputs:
                 one(data, content_type)
 
     run = 0
     while stats.inputs < max_inputs and time.monotonic() - started < seconds:
-        check = settings(
-            max_examples=_CHUNK,
-            database=None,
-            deadline=None,
-            derandomize=True,
-            phases=[Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        )(given(st.just(seed * 1_000_003 + run), strategy)(batch))
+        # one hypothesis seed per chunk: reproducible, and each chunk draws new inputs
+        check = hypothesis_seed(seed * 1_000_003 + run)(
+            settings(
+                max_examples=_CHUNK,
+                database=None,
+                deadline=None,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )(given(strategy)(batch))
+        )
         check()
         run += 1
     stats.seconds = time.monotonic() - started

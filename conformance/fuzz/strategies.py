@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from collections.abc import Sequence
@@ -152,10 +153,12 @@ def batches(seeds: Sequence[Seed], size: int) -> st.SearchStrategy[list[tuple[by
     """Batches of inputs: ``size`` seed mutations (from a hypothesis-drawn RNG seed: drawing each one through
     hypothesis costs milliseconds), one grammar-generated XML and one run of raw random bytes."""
 
+    drawn = itertools.count()
+
     def build(
         rng_seed: int, xml: tuple[bytes, str | None], raw: bytes, raw_type: str | None
     ) -> list[tuple[bytes, str | None]]:
-        rng = random.Random(rng_seed)
+        rng = random.Random(rng_seed * 1_000_003 + next(drawn))  # hypothesis repeats small seeds
         return [*(mutate(rng, rng.choice(seeds)) for _ in range(size)), xml, (raw, raw_type)]
 
     return st.builds(
