@@ -1,0 +1,50 @@
+"""The FHIR API on PostgreSQL (skipped without DMP_CONFORMANCE_PG_URL): publish, find lists and documents, mask,
+retrieve. A fresh patient per run: no table is truncated."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conformance.identity import make_nir
+from conformance.server.app import create_app
+from conformance.server.fhir import issue_token
+from conformance.server.seed import PatientSeed, seed_patient
+from conformance.server.settings import ServerSettings
+from conformance.store import AuthorizationStatus, Store
+from conformance.suites.pdsm.documents import AUTHOR_ID, INS_TEST_OID, MASQUE_PS, provide_bundle
+
+pytestmark = pytest.mark.postgres
+
+
+def test_fhir_flow_on_postgresql() -> None:
+    url = os.environ.get("DMP_CONFORMANCE_PG_URL")
+    if not url:
+        pytest.skip("no PostgreSQL server: set DMP_CONFORMANCE_PG_URL")
+    try:
+        store = Store.open(url)
+    except Exception as exc:  # the server named by the URL is not reachable
+        pytest.skip(f"PostgreSQL not usable: {exc}")
+    ins = make_nir("1", 1960 + random.randrange(40), random.randrange(1, 13), "75056", random.randrange(1, 999))
+    seed_patient(store, PatientSeed(ins, INS_TEST_OID, authorizations=[(AUTHOR_ID, AuthorizationStatus.GRANTED, True)]))
+    app = create_app(ServerSettings(db_url=url, validate_requests=False), store)
+    headers = {"authorization": f"Bearer {issue_token(app.state.fhir_token_key, {'sub': AUTHOR_ID})}"}
+    identifier = {"patient.identifier": f"urn:oid:{INS_TEST_OID}|{ins}"}
+    try:
+        with TestClient(app) as client:
+            assert client.post("/fhir", json=provide_bundle(ins, documents=2), headers=headers).status_code == 200
+            found = client.get("/fhir/DocumentReference", params={**identifier, "status": "current"}, headers=headers)
+            assert found.json()["total"] == 2
+            rid = found.json()["entry"][0]["resource"]["id"]
+            masked = client.patch(f"/fhir/DocumentReference/{rid}", headers={
+                **headers, "content-type": "application/json-patch+json"},
+                json=[{"op": "add", "path": "/securityLabel/-", "value": {"coding": [MASQUE_PS]}}])
+            assert masked.status_code == 200 and masked.json()["meta"]["versionId"] == "2"
+            lists = client.get("/fhir/List", params=identifier, headers=headers).json()
+            assert lists["total"] == 1 and len(lists["entry"][0]["resource"]["entry"]) == 2
+            assert client.get(f"/fhir/Binary/{rid}", headers=headers).content.startswith(b"%PDF")
+    finally:
+        store.close()
