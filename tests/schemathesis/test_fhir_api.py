@@ -13,9 +13,11 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -43,19 +45,24 @@ def official_schema(dmp_app: tuple[FastAPI, Store], official_fhir_dir: Path) -> 
     return schema.exclude(method="PUT")
 
 
-def _run(schema: Any, label: str, headers: dict[str, str], max_examples: int) -> list[str]:
+def _run(schema: Any, label: str, headers: dict[str, str], max_examples: int,
+         mode: GenerationMode = GenerationMode.POSITIVE) -> list[str]:
     """Every operation of ``schema`` with ``max_examples`` generated cases; returns the operations tested.
-    (``schemathesis.pytest.from_fixture`` needs a pytest internal our pytest no longer has.)"""
+    (``schemathesis.pytest.from_fixture`` needs a pytest internal our pytest no longer has.) Negative cases
+    (schema-invalid input) must also be refused with a 4xx."""
+    checks = CHECKS if mode is GenerationMode.POSITIVE else [*CHECKS, negative_data_rejection]
     tested = []
     for result in schema.get_all_operations():
         operation = result.ok()
+        if mode is GenerationMode.NEGATIVE and not (operation.query or operation.path_parameters or operation.body):
+            continue  # nothing to make invalid (GET /fhir/metadata)
         tested.append(operation.label)
 
-        @given(case=operation.as_strategy())
+        @given(case=operation.as_strategy(generation_mode=mode))
         @settings(BOUNDED, max_examples=max_examples)
         def run(case: schemathesis.Case) -> None:
             CASES[label] += 1
-            case.call_and_validate(headers=dict(headers), checks=CHECKS)  # schemathesis adds to the dict
+            case.call_and_validate(headers=dict(headers), checks=checks)  # schemathesis adds to the dict
 
         run()
     return tested
@@ -68,6 +75,12 @@ def test_our_openapi(our_schema: Any, auth_headers: dict[str, str]) -> None:
 
 
 @pytest.mark.requirement("BENCH-PDSM-ERRORS")
+def test_our_openapi_negative_cases_are_refused(our_schema: Any, auth_headers: dict[str, str]) -> None:
+    tested = _run(our_schema, "ours-negative", auth_headers, 15, GenerationMode.NEGATIVE)
+    assert "GET /fhir/DocumentReference" in tested
+
+
+@pytest.mark.requirement("BENCH-PDSM-ERRORS")
 def test_official_pdsm_openapi(official_schema: Any, auth_headers: dict[str, str]) -> None:
     tested = _run(official_schema, "official", auth_headers, 60)
     assert "GET /DocumentReference" in tested and "GET /Binary/{rid}" in tested
@@ -76,7 +89,7 @@ def test_official_pdsm_openapi(official_schema: Any, auth_headers: dict[str, str
 def test_zz_enough_generated_cases(request: pytest.FixtureRequest) -> None:
     """Runs last in this module: the whole run generated at least MIN_CASES cases."""
     print(f"\nschemathesis cases: {dict(CASES)}, total {sum(CASES.values())}")
-    if not CASES["ours"] or not CASES["official"]:
+    if not (CASES["ours"] and CASES["ours-negative"] and CASES["official"]):
         pytest.skip("the schemathesis tests did not all run in this session")
     assert sum(CASES.values()) >= MIN_CASES
 
