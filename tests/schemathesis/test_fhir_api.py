@@ -70,7 +70,7 @@ def _run(schema: Any, label: str, headers: dict[str, str], max_examples: int,
 
 @pytest.mark.requirement("BENCH-PDSM-ERRORS")
 def test_our_openapi(our_schema: Any, auth_headers: dict[str, str]) -> None:
-    tested = _run(our_schema, "ours", auth_headers, 70)
+    tested = _run(our_schema, "ours", auth_headers, 55)
     assert "POST /fhir" in tested and "PATCH /fhir/DocumentReference/{rid}" in tested
 
 
