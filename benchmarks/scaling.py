@@ -43,12 +43,21 @@ def _pg_scratch_url(base: str) -> str:
     """A URL whose search_path is a fresh scratch schema (the shared database keeps its own tables)."""
     from sqlalchemy import create_engine, text
 
+    _drop_scratch(base)
     engine = create_engine(base)
     with engine.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
         connection.execute(text(f"CREATE SCHEMA {SCHEMA}"))
     engine.dispose()
     return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{SCHEMA}"
+
+
+def _drop_scratch(base: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(base)
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+    engine.dispose()
 
 
 def registry_scaling(backend: str, db: str, sizes: list[int], feeds: int, queries: int) -> list[dict[str, Any]]:
@@ -136,8 +145,12 @@ def main() -> int:
                 results["registry"] += registry_scaling("sqlite", f"sqlite:///{tmp}/dmp.db", sizes, args.feeds,
                                                         args.queries)
         elif os.environ.get("DMP_CONFORMANCE_PG_URL"):
-            results["registry"] += registry_scaling("postgresql", _pg_scratch_url(os.environ["DMP_CONFORMANCE_PG_URL"]),
-                                                    sizes, args.feeds, args.queries)
+            base = os.environ["DMP_CONFORMANCE_PG_URL"]
+            try:
+                results["registry"] += registry_scaling("postgresql", _pg_scratch_url(base), sizes, args.feeds,
+                                                        args.queries)
+            finally:
+                _drop_scratch(base)
         else:
             print("PostgreSQL skipped: DMP_CONFORMANCE_PG_URL is not set", file=sys.stderr)
     results["validator"] = validator_throughput(args.messages)
