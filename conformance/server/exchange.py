@@ -12,7 +12,15 @@ from conformance.server.access import Caller, Decision, DmpState, DocumentFacts
 from conformance.server.identity import Authentication
 from conformance.server.settings import ServerSettings
 from conformance.soap import Attachment, SoapMessage
-from conformance.store import AuthorizationStatus, DmpStatus, DocumentEntry, Patient, Store, parse_cx
+from conformance.store import (
+    AuthorizationStatus,
+    DmpStatus,
+    DocumentEntry,
+    NewEntry,
+    Patient,
+    Store,
+    parse_cx,
+)
 
 
 @dataclass(slots=True)
@@ -94,6 +102,14 @@ def facts_of(entry: DocumentEntry) -> DocumentFacts:
                          author_persons=tuple(summary.get("authorPersons", ())),
                          author_institutions=tuple(summary.get("authorInstitutions", ())),
                          legal_authenticator=summary.get("legalAuthenticator"), class_code=entry.class_code)
+
+
+def facts_of_entry(entry: NewEntry) -> DocumentFacts:
+    """The access facts of an entry about to be registered (TD2.1 by SOAP or ITI-65)."""
+    return DocumentFacts(confidentiality_codes=tuple(entry.confidentiality_codes),
+                         author_persons=tuple(entry.author_persons),
+                         author_institutions=tuple(entry.author_institutions),
+                         legal_authenticator=entry.legal_authenticator, class_code=entry.class_code)
 
 
 def xcn_id(value: str | None) -> str | None:

@@ -15,7 +15,6 @@ from lxml import etree
 from conformance.server.access import (
     MASQUE_PS,
     DmpState,
-    DocumentFacts,
     check_delete,
     check_dmp_access,
     check_feed,
@@ -26,7 +25,15 @@ from conformance.server.access import (
     feed_confidentiality,
 )
 from conformance.server.errors import XdsFailure, server_finding
-from conformance.server.exchange import Exchange, Reply, facts_of, same_patient, xcn_id, xon_id
+from conformance.server.exchange import (
+    Exchange,
+    Reply,
+    facts_of,
+    facts_of_entry,
+    same_patient,
+    xcn_id,
+    xon_id,
+)
 from conformance.store import Association as AssociationRow
 from conformance.store import DocumentEntry as EntryRow
 from conformance.store import (
@@ -130,13 +137,6 @@ def _new_entry(entry: XdsEntry, confidentiality: list[str]) -> NewEntry:
         if entry.element is not None else None)
 
 
-def _facts(entry: NewEntry) -> DocumentFacts:
-    return DocumentFacts(confidentiality_codes=tuple(entry.confidentiality_codes),
-                         author_persons=tuple(entry.author_persons),
-                         author_institutions=tuple(entry.author_institutions),
-                         legal_authenticator=entry.legal_authenticator, class_code=entry.class_code)
-
-
 def _documents_by_entry(exchange: Exchange, request: ProvideAndRegisterRequest,
                         entries: Sequence[XdsEntry]) -> dict[str, XdsEntry]:
     """The DocumentEntry of each ``xdsb:Document``. The official TD2.1 example pairs ``documentME2`` with
@@ -184,7 +184,7 @@ def provide_and_register(exchange: Exchange) -> Reply:
                for e in metadata.document_entries]
     documents = [NewDocument(by_id[key].unique_id or "", content, by_id[key].mime_type or "")
                  for key, content in request.documents.items()]
-    authored = [_facts(e) for e in entries if e.entry_uuid not in signature_ids]
+    authored = [facts_of_entry(e) for e in entries if e.entry_uuid not in signature_ids]
     decision = check_feed(exchange.caller, dmp, authored)
     for association in metadata.associations_of_type(AssociationType.RPLC):
         if decision:

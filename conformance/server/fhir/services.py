@@ -18,7 +18,6 @@ from conformance.server.access import (
     MASQUE_PS,
     Caller,
     DmpState,
-    DocumentFacts,
     check_delete,
     check_dmp_access,
     check_feed,
@@ -29,7 +28,7 @@ from conformance.server.access import (
     feed_confidentiality,
 )
 from conformance.server.errors import server_finding
-from conformance.server.exchange import Exchange, facts_of
+from conformance.server.exchange import Exchange, facts_of, facts_of_entry
 from conformance.server.fhir.feed import FedDocument, cx_of_identifier, provided_bundle, published_document
 from conformance.server.fhir.mapping import (
     IS_ARCHIVED,
@@ -412,13 +411,6 @@ def _feed(call: FhirCall, submission: Submission, cx: str, documents: list[FedDo
     except StoreError as exc:
         raise store_refusal(exc) from exc
     return [result.entry_uuids[d.entry.entry_uuid] for d in documents]
-
-
-def facts_of_entry(entry: NewEntry) -> DocumentFacts:
-    return DocumentFacts(confidentiality_codes=tuple(entry.confidentiality_codes),
-                         author_persons=tuple(entry.author_persons),
-                         author_institutions=tuple(entry.author_institutions),
-                         legal_authenticator=entry.legal_authenticator, class_code=entry.class_code)
 
 
 def provide_bundle(call: FhirCall, bundle: dict[str, Any]) -> dict[str, Any]:
