@@ -713,6 +713,15 @@ def _persons(check: XdsCheck) -> Iterator[tuple[RegistryObject, str, str, str]]:
             yield entry, "legalAuthenticator", _slot_step("legalAuthenticator"), entry.legal_authenticator
 
 
+def _institutions(check: XdsCheck) -> Iterator[tuple[RegistryObject, str, str]]:
+    """(object, location step, XON value) for each authorInstitution."""
+    for obj, scheme, authors in _authors(check):
+        step = _class_step(scheme) + _slot_step("authorInstitution")
+        for author in authors:
+            for value in author.institutions:
+                yield obj, step, value
+
+
 @_register("BENCH-XDS-DE-AUTHOR", "every DocumentEntry has an author with an authorPerson",
            hint="classify the entry with at least one author (scheme …93606bcf…) holding authorPerson")
 def de_author(check: XdsCheck) -> Iterator[Violation]:
@@ -756,20 +765,16 @@ def xcn_names(check: XdsCheck) -> Iterator[Violation]:
 @_register("BENCH-XDS-XON", "authorInstitution is a valid XON with name, OID assigning authority and identifier",
            hint="write NAME^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^<structure idNat>")
 def xon_format(check: XdsCheck) -> Iterator[Violation]:
-    for obj, scheme, authors in _authors(check):
-        step = _class_step(scheme) + _slot_step("authorInstitution")
-        for author in authors:
-            for value in author.institutions:
-                try:
-                    organisation = Xon.parse(value)
-                except Hl7V2Error as exc:
-                    yield _at(obj, f"authorInstitution {value!r}: {exc}", step)
-                    continue
-                if not organisation.name:
-                    yield _at(obj, f"authorInstitution {value!r} has no name (XON.1)", step)
-                if not organisation.organization_identifier or not organisation.assigning_authority.universal_id:
-                    yield _at(obj, f"authorInstitution {value!r} lacks XON.6 (&<OID>&ISO) or XON.10 (identifier)",
-                              step)
+    for obj, step, value in _institutions(check):
+        try:
+            organisation = Xon.parse(value)
+        except Hl7V2Error as exc:
+            yield _at(obj, f"authorInstitution {value!r}: {exc}", step)
+            continue
+        if not organisation.name:
+            yield _at(obj, f"authorInstitution {value!r} has no name (XON.1)", step)
+        if not organisation.organization_identifier or not organisation.assigning_authority.universal_id:
+            yield _at(obj, f"authorInstitution {value!r} lacks XON.6 (&<OID>&ISO) or XON.10 (identifier)", step)
 
 
 _PS_IDNAT_PREFIXES = "0134568"  # ADELI, cabinet, FINESS, SIREN, SIRET, cabinet RPPS, RPPS (docs/xds-metadata.md §6)
@@ -799,18 +804,15 @@ def xcn_identifier_type(check: XdsCheck) -> Iterator[Violation]:
 @_register("BENCH-XDS-XON-IDTYPE", "the XON identifier type matches its assigning authority",
            hint="a structure: &1.2.250.1.71.4.2.2&ISO with IDNST and the structure idNat in XON.10")
 def xon_identifier_type(check: XdsCheck) -> Iterator[Violation]:
-    for obj, scheme, authors in _authors(check):
-        step = _class_step(scheme) + _slot_step("authorInstitution")
-        for author in authors:
-            for value in author.institutions:
-                try:
-                    organisation = Xon.parse(value)
-                except Hl7V2Error:
-                    continue  # reported by BENCH-XDS-XON
-                oid, kind = organisation.assigning_authority.universal_id, organisation.identifier_type_code
-                if (oid == Oid.IDNAT_STRUCTURE) != (kind == "IDNST"):
-                    yield _at(obj, f"authorInstitution {value!r}: identifier type {kind!r} with assigning authority "
-                                   f"{oid}; the structure idNat is IDNST with {Oid.IDNAT_STRUCTURE}", step)
+    for obj, step, value in _institutions(check):
+        try:
+            organisation = Xon.parse(value)
+        except Hl7V2Error:
+            continue  # reported by BENCH-XDS-XON
+        oid, kind = organisation.assigning_authority.universal_id, organisation.identifier_type_code
+        if (oid == Oid.IDNAT_STRUCTURE) != (kind == "IDNST"):
+            yield _at(obj, f"authorInstitution {value!r}: identifier type {kind!r} with assigning authority "
+                           f"{oid}; the structure idNat is IDNST with {Oid.IDNAT_STRUCTURE}", step)
 
 
 @_register("BENCH-XDS-AUTHOR-SPECIALTY", "authorSpecialty is code^display^codingScheme", Severity.WARNING,
