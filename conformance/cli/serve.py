@@ -40,6 +40,7 @@ def register(app: typer.Typer) -> None:
         from conformance.server.app import create_app
         from conformance.server.seed import seed_synthetic
         from conformance.server.settings import ServerSettings
+        from conformance.server.tls import TlsH11Protocol
         from conformance.store import Store
 
         certificates = [c for path in trust for c in load_certificates(path.read_bytes())]
@@ -75,5 +76,6 @@ def register(app: typer.Typer) -> None:
         uvicorn.run(create_app(settings, store), host=host, port=port, log_level=log_level,
                     ssl_certfile=str(tls_cert) if tls_cert else None, ssl_keyfile=str(tls_key) if tls_key else None,
                     ssl_ca_certs=str(client_ca) if client_ca else None,
-                    ssl_cert_reqs=ssl.CERT_REQUIRED if client_ca else ssl.CERT_NONE)
+                    ssl_cert_reqs=ssl.CERT_REQUIRED if client_ca else ssl.CERT_NONE,
+                    http=TlsH11Protocol if tls_cert else "auto")  # the app sees the TLS client certificate
         store.close()

@@ -29,6 +29,7 @@ from conformance.server.errors import DmpFault
 from conformance.server.routing import SoapOutcome, fault_outcome, handle_soap
 from conformance.server.seed import PatientSeed, seed_patient
 from conformance.server.settings import ServerSettings
+from conformance.server.tls import client_certificate
 from conformance.store import AuthorizationStatus, Capture, Store
 
 log = logging.getLogger(__name__)
@@ -174,7 +175,7 @@ def create_app(settings: ServerSettings | None = None, store: Store | None = Non
                                           subcode="DMPRequestTimeout", status=408), None, None, [])
             else:
                 outcome = await run_in_threadpool(handle_soap, data, request.headers.get("content-type"),
-                                                  settings, store)
+                                                  settings, store, client_certificate(request.scope))
         capture_id = await run_in_threadpool(_capture, store, request, data, outcome, started, at)
         task = BackgroundTask(_validate_capture, store, capture_id, data, request.url.path,
                               request.headers.get("content-type"), settings) \

@@ -54,7 +54,8 @@ def _signs_documents(certificate: x509.Certificate | None) -> bool:
     return bool(usage.digital_signature or usage.content_commitment)
 
 
-def _verify(security: etree._Element, settings: ServerSettings) -> tuple[Vihf, list[Finding]]:
+def _verify(security: etree._Element, settings: ServerSettings,
+            tls_client: x509.Certificate | None = None) -> tuple[Vihf, list[Finding]]:
     """The VIHF read from signed data, and the findings; raises :class:`DmpFault` when strict and not trusted."""
     # The break-glass and régulation codes are not public: the server accepts the ones it is configured with.
     purposes = {**value_sets()["purpose_of_use"]["codes"],
@@ -62,7 +63,7 @@ def _verify(security: etree._Element, settings: ServerSettings) -> tuple[Vihf, l
                 **{code: "centre de régulation" for code in settings.regulation_codes}}
     policy = VihfPolicy(trust=list(settings.trust), lenient=settings.lenient_signatures,
                         require_signature=not settings.lenient_signatures, purpose_codes=purposes)
-    result = verify_vihf(security, policy, replay=settings.replay_cache)
+    result = verify_vihf(security, policy, tls_client_certificate=tls_client, replay=settings.replay_cache)
     if result.vihf is None:
         raise DmpFault("unreadable VIHF: " + "; ".join(f.message for f in result.findings), subcode=AUTH_FAILED)
     if result.authenticated:
@@ -86,15 +87,17 @@ def _access_mode(vihf: Vihf, settings: ServerSettings) -> AccessMode:
     return AccessMode.NORMAL
 
 
-def authenticate(message: SoapMessage, settings: ServerSettings) -> Authentication:
-    """Read and verify the single VIHF of ``message``; raises :class:`DmpFault` when it is unusable."""
+def authenticate(message: SoapMessage, settings: ServerSettings,
+                 tls_client: x509.Certificate | None = None) -> Authentication:
+    """Read and verify the single VIHF of ``message``; raises :class:`DmpFault` when it is unusable.
+    ``tls_client`` (the mutual-TLS client certificate) must match the VIHF's structure or card holder."""
     if message.security is None:
         raise DmpFault("no wsse:Security header: every DMP call carries a VIHF", subcode=AUTH_FAILED)
     assertions = find_assertions(message.security)
     if len(assertions) != 1:
         raise DmpFault(f"wsse:Security holds {len(assertions)} SAML assertions, expected exactly one",
                        subcode=AUTH_FAILED)
-    vihf, findings = _verify(message.security, settings)
+    vihf, findings = _verify(message.security, settings, tls_client)
     if not vihf.subject_id:
         raise DmpFault("the VIHF has no Subject/NameID", subcode=AUTH_FAILED)
     try:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cryptography import x509
 from lxml import etree
 
 from conformance.findings import Finding
@@ -115,8 +116,9 @@ def fault_outcome(fault: DmpFault, message: SoapMessage | None, route: Route | N
                        findings)
 
 
-def handle_soap(data: bytes, content_type: str | None, settings: ServerSettings, store: Store) -> SoapOutcome:
-    """Answer one SOAP request; never raises."""
+def handle_soap(data: bytes, content_type: str | None, settings: ServerSettings, store: Store,
+                tls_client: x509.Certificate | None = None) -> SoapOutcome:
+    """Answer one SOAP request (from the mutual-TLS client ``tls_client``, when known); never raises."""
     findings: list[Finding] = []
     message: SoapMessage | None = None
     route: Route | None = None
@@ -139,7 +141,7 @@ def handle_soap(data: bytes, content_type: str | None, settings: ServerSettings,
                            subcode="ActionNotSupported")
         if message.body is None:
             raise DmpFault("the SOAP Body is empty", subcode="DMPInvalidData")
-        auth = authenticate(message, settings)
+        auth = authenticate(message, settings, tls_client)
         findings.extend(auth.findings)
         exchange = Exchange(store, settings, message, auth, route.transaction, findings)
         try:
