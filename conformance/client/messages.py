@@ -9,19 +9,13 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
+from conformance.xml.builder import hl7_element as _h
+
 HL7 = "urn:hl7-org:v3"
 HABILITATIONS = "urn:si-dmp-habilitations"
 PATIENTS = "urn:si-dmp-patients"
 DMP_DEVICE = "1.2.250.1.213.4.1.1.1"
 REASON_SYSTEM = "1.2.250.1.213.1.1.4.11"
-
-
-def _h(parent: etree._Element | None, local: str, text: str | None = None, **attrib: str) -> etree._Element:
-    tag = f"{{{HL7}}}{local}"
-    element = etree.SubElement(parent, tag, attrib) if parent is not None else etree.Element(tag, attrib, nsmap={None: HL7})
-    if text is not None:
-        element.text = text
-    return element
 
 
 def _wrapper(interaction: str, lps_oid: str, lps_name: str) -> etree._Element:

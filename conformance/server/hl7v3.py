@@ -16,6 +16,7 @@ from conformance.server.access import allow, check_dmp_access, check_transaction
 from conformance.server.errors import server_finding
 from conformance.server.exchange import Exchange, Reply, same_patient
 from conformance.store import AuthorizationStatus, DmpStatus, Patient
+from conformance.xml.builder import hl7_element as _h
 
 HL7 = "urn:hl7-org:v3"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -27,14 +28,6 @@ AUTHORIZATION_VALUES = {  # TD0.2 attentionLine AUTORISATION (EX, DevBox)
 }
 REASONS = {"TEST_EXST": "Test d'existence de dossier", "CNSLT_DATA": "Consultation des données de gestion de dossier",
            "MODIF_DATA": "Modification des données de gestion de dossier", "FERM": "Fermeture de dossier"}
-
-
-def _h(parent: etree._Element | None, local: str, text: str | None = None, **attrib: str) -> etree._Element:
-    tag = f"{{{HL7}}}{local}"
-    element = etree.SubElement(parent, tag, attrib) if parent is not None else etree.Element(tag, attrib, nsmap={None: HL7})
-    if text is not None:
-        element.text = text
-    return element
 
 
 def _typed(parent: etree._Element, local: str, xsi_type: str, **attrib: str) -> etree._Element:
