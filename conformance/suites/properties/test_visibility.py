@@ -72,21 +72,20 @@ def visibility_machine(team: Team, note: Note) -> type[RuleBasedStateMachine]:
             assert registry.success, f"TD3.3a by the author refused: {error_codes(registry)}"
             document.masked = masked
 
+        def _set_authorization(self, who: str, action: str, granted: bool) -> None:
+            self._log(f"{'authorize' if granted else 'revoke'} {who} (TD0.3 {action})")
+            with team.client(who) as client:
+                response = client.set_authorization(self.patient, action)
+            assert response.status_code == 200 and response.fault is None, f"TD0.3 {action} by {who} refused"
+            self.granted[who] = granted
+
         @rule(who=st.sampled_from(people[1:]))
         def authorize(self, who: str) -> None:
-            self._log(f"authorize {who} (TD0.3 AJOUT)")
-            with team.client(who) as client:
-                response = client.set_authorization(self.patient, "AJOUT")
-            assert response.status_code == 200 and response.fault is None, f"TD0.3 AJOUT by {who} refused"
-            self.granted[who] = True
+            self._set_authorization(who, "AJOUT", True)
 
         @rule(who=st.sampled_from(people[1:]))
         def revoke(self, who: str) -> None:
-            self._log(f"revoke {who} (TD0.3 SUPPRESSION)")
-            with team.client(who) as client:
-                response = client.set_authorization(self.patient, "SUPPRESSION")
-            assert response.status_code == 200 and response.fault is None, f"TD0.3 SUPPRESSION by {who} refused"
-            self.granted[who] = False
+            self._set_authorization(who, "SUPPRESSION", False)
 
         @rule(who=st.sampled_from(people))
         def query(self, who: str) -> None:
