@@ -3,7 +3,6 @@ retrieve. A fresh patient per run: no table is truncated."""
 
 from __future__ import annotations
 
-import os
 import random
 
 import pytest
@@ -14,20 +13,15 @@ from conformance.server.app import create_app
 from conformance.server.fhir import issue_token
 from conformance.server.seed import PatientSeed, seed_patient
 from conformance.server.settings import ServerSettings
-from conformance.store import AuthorizationStatus, Store
+from conformance.store import AuthorizationStatus
 from conformance.suites.pdsm.documents import AUTHOR_ID, INS_TEST_OID, MASQUE_PS, provide_bundle
+from tests.server.conftest import postgres_store
 
 pytestmark = pytest.mark.postgres
 
 
 def test_fhir_flow_on_postgresql() -> None:
-    url = os.environ.get("DMP_CONFORMANCE_PG_URL")
-    if not url:
-        pytest.skip("no PostgreSQL server: set DMP_CONFORMANCE_PG_URL")
-    try:
-        store = Store.open(url)
-    except Exception as exc:  # the server named by the URL is not reachable
-        pytest.skip(f"PostgreSQL not usable: {exc}")
+    url, store = postgres_store()
     ins = make_nir("1", 1960 + random.randrange(40), random.randrange(1, 13), "75056", random.randrange(1, 999))
     seed_patient(store, PatientSeed(ins, INS_TEST_OID, authorizations=[(AUTHOR_ID, AuthorizationStatus.GRANTED, True)]))
     app = create_app(ServerSettings(db_url=url, validate_requests=False), store)

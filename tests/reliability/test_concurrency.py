@@ -14,11 +14,10 @@ import pytest
 
 from conformance.pki import TestPki
 from conformance.server.settings import ServerSettings
-from conformance.store import Store
 from conformance.xds import AdhocQueryResponse, DocumentEntry, RegistryResponse, Status
 from conformance.xds.queries import get_documents
 from tests.reliability.registry_checks import registry_problems
-from tests.server.conftest import PATIENT, RunningServer, seed_default, start_server
+from tests.server.conftest import PATIENT, RunningServer, seeded_store, serving
 from tests.server.factory import feed_request, update_set
 
 CLIENTS = 6
@@ -28,14 +27,9 @@ T = TypeVar("T")
 @pytest.fixture
 def server(db_url: str) -> Iterator[RunningServer]:
     pki = TestPki.generate("concurrency")
-    store = Store.open(db_url)
-    seed_default(store)
     settings = ServerSettings(db_url=db_url, trust=pki.trust, validate_requests=False)
-    uvicorn_server, thread, url = start_server(store, settings)
-    yield RunningServer(url, store, pki, settings)
-    uvicorn_server.should_exit = True
-    thread.join(timeout=10)
-    store.close()
+    with serving(seeded_store(db_url), settings, pki) as running:
+        yield running
 
 
 def together(count: int, work: Callable[[int], T]) -> list[T]:

@@ -3,39 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 
 from conformance.pki import TestPki
 from conformance.server.settings import ServerSettings
-from conformance.store import Store
 from conformance.xds.builders import td21_request
 from tests.reliability.conftest import db_url  # noqa: F401
-from tests.server.conftest import PATIENT, RunningServer, pki, seed_default, start_server  # noqa: F401
+from tests.server.conftest import PATIENT, RunningServer, pki, seeded_store, serving  # noqa: F401
 from tests.server.factory import feed_request
 
 MAX_BODY = 300_000  # small enough to exceed cheaply, large enough for a real ITI-41
 BODY_TIMEOUT = 1.5
 
 
+def limited_dmp(path: Path, keys: TestPki, **options: object) -> AbstractContextManager[RunningServer]:
+    """A seeded reference DMP on the SQLite file ``path``, trusting ``keys``, with the small body limit and body
+    timeout (and ``options``), running for the time of the block."""
+    settings = ServerSettings(db_url=f"sqlite:///{path}", trust=keys.trust, max_body_bytes=MAX_BODY,
+                              body_timeout_seconds=BODY_TIMEOUT, **options)  # type: ignore[arg-type]
+    return serving(seeded_store(settings.db_url), settings, keys)
+
+
 @pytest.fixture(scope="module")
 def hardened(tmp_path_factory: pytest.TempPathFactory, pki: TestPki) -> Iterator[RunningServer]:  # noqa: F811
     """Strict signatures, admin disabled, small body limit and body timeout."""
-    path: Path = tmp_path_factory.mktemp("hardened") / "dmp.db"
-    store = Store.open(f"sqlite:///{path}")
-    seed_default(store)
-    settings = ServerSettings(
-        db_url=f"sqlite:///{path}",
-        trust=pki.trust,
-        max_body_bytes=MAX_BODY,
-        body_timeout_seconds=BODY_TIMEOUT,
-    )
-    server, thread, url = start_server(store, settings)
-    yield RunningServer(url, store, pki, settings)
-    server.should_exit = True
-    thread.join(timeout=10)
-    store.close()
+    with limited_dmp(tmp_path_factory.mktemp("hardened") / "dmp.db", pki) as running:
+        yield running
 
 
 def signed_feed(

@@ -13,12 +13,10 @@ import pytest
 
 from conformance.fuzz import Target, builtin_seeds, run_target
 from conformance.pki import TestPki
-from conformance.server.settings import ServerSettings
-from conformance.store import Store
 from tests.reliability.registry_checks import registry_counts
-from tests.security.conftest import BODY_TIMEOUT, MAX_BODY
+from tests.security.conftest import BODY_TIMEOUT, MAX_BODY, limited_dmp
 from tests.security.test_hostile_input import SECRET, TIME_BOUND, _trickle
-from tests.server.conftest import RunningServer, seed_default, start_server
+from tests.server.conftest import RunningServer
 
 FHIR_JSON = "application/fhir+json"
 
@@ -26,25 +24,14 @@ FHIR_JSON = "application/fhir+json"
 @pytest.fixture(scope="module")
 def fhir_dmp(tmp_path_factory: pytest.TempPathFactory, pki: TestPki) -> Iterator[tuple[RunningServer, str]]:
     """The server with its test-token API on (to reach the parsers behind authentication) and small limits."""
-    path: Path = tmp_path_factory.mktemp("fhir") / "dmp.db"
-    store = Store.open(f"sqlite:///{path}")
-    seed_default(store)
-    settings = ServerSettings(
-        db_url=f"sqlite:///{path}",
-        trust=pki.trust,
-        admin_enabled=True,
-        max_body_bytes=MAX_BODY,
-        body_timeout_seconds=BODY_TIMEOUT,
-        validate_requests=False,
-    )
-    server, thread, url = start_server(store, settings)
-    token = httpx.post(
-        f"{url}/fhir/_token", json={"sub": TestPki.PS_ID_NAT, "structure": TestPki.STRUCTURE_ID}, timeout=10
-    ).json()["access_token"]
-    yield RunningServer(url, store, pki, settings), token
-    server.should_exit = True
-    thread.join(timeout=10)
-    store.close()
+    path = tmp_path_factory.mktemp("fhir") / "dmp.db"
+    with limited_dmp(path, pki, admin_enabled=True, validate_requests=False) as running:
+        token = httpx.post(
+            f"{running.url}/fhir/_token",
+            json={"sub": TestPki.PS_ID_NAT, "structure": TestPki.STRUCTURE_ID},
+            timeout=10,
+        ).json()["access_token"]
+        yield running, token
 
 
 def _payloads(secret: str) -> dict[str, tuple[bytes, str]]:

@@ -15,12 +15,11 @@ import pytest
 from conformance.pki import TestPki
 from conformance.server.settings import ServerSettings
 from conformance.soap import parse_message
-from conformance.store import Store
 from conformance.validation import ValidationContext, validate_bytes
 from conformance.xds import Code, parse_body
 from tests.reliability.registry_checks import registry_counts
 from tests.security.conftest import BODY_TIMEOUT, MAX_BODY, signed_feed
-from tests.server.conftest import RunningServer, seed_default, start_server
+from tests.server.conftest import RunningServer, seeded_store, serving
 
 SERVICE = "/si-dmp-server/v2/services/repository"
 SECRET = "dmp-conformance-secret-4f2a"  # content of a local file an XXE would try to leak
@@ -297,14 +296,9 @@ def test_the_server_stays_healthy_after_the_attacks(hardened: RunningServer) -> 
 
 @pytest.fixture
 def on_each_database(db_url: str, pki: TestPki) -> Iterator[RunningServer]:
-    store = Store.open(db_url)
-    seed_default(store)
     settings = ServerSettings(db_url=db_url, trust=pki.trust, validate_requests=False)
-    server, thread, url = start_server(store, settings)
-    yield RunningServer(url, store, pki, settings)
-    server.should_exit = True
-    thread.join(timeout=10)
-    store.close()
+    with serving(seeded_store(db_url), settings, pki) as running:
+        yield running
 
 
 def test_overlong_values_are_refused_on_every_database(on_each_database: RunningServer) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +69,18 @@ def start_server(store: Store, settings: ServerSettings) -> tuple[uvicorn.Server
     raise RuntimeError("the reference DMP did not start")
 
 
+@contextmanager
+def serving(store: Store, settings: ServerSettings, pki: TestPki) -> Iterator[RunningServer]:
+    """The reference DMP on ``store`` for the time of the block; then stopped, and the store closed."""
+    server, thread, url = start_server(store, settings)
+    try:
+        yield RunningServer(url, store, pki, settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        store.close()
+
+
 @pytest.fixture(scope="session")
 def pki() -> TestPki:
     return TestPki.generate("server-tests")
@@ -83,14 +97,27 @@ def seed_default(store: Store) -> None:
                                     given_name="ALICE", birth_date="19800101", gender="F"))
 
 
+def postgres_store() -> tuple[str, Store]:
+    """The URL and store of the PostgreSQL server named by DMP_CONFORMANCE_PG_URL; skip the test without one."""
+    url = os.environ.get("DMP_CONFORMANCE_PG_URL")
+    if not url:
+        pytest.skip("no PostgreSQL server: set DMP_CONFORMANCE_PG_URL")
+    try:
+        return url, Store.open(url)
+    except Exception as exc:  # the server named by the URL is not reachable
+        pytest.skip(f"PostgreSQL not usable: {exc}")
+
+
+def seeded_store(db_url: str) -> Store:
+    """The store at ``db_url`` with the default professionals and patients (:func:`seed_default`)."""
+    store = Store.open(db_url)
+    seed_default(store)
+    return store
+
+
 @pytest.fixture(scope="module")
 def dmp(tmp_path_factory: pytest.TempPathFactory, pki: TestPki) -> Iterator[RunningServer]:
     path: Path = tmp_path_factory.mktemp("dmp") / "dmp.db"
-    store = Store.open(f"sqlite:///{path}")
-    seed_default(store)
     settings = ServerSettings(db_url=f"sqlite:///{path}", trust=pki.trust, admin_enabled=True)
-    server, thread, url = start_server(store, settings)
-    yield RunningServer(url, store, pki, settings)
-    server.should_exit = True
-    thread.join(timeout=10)
-    store.close()
+    with serving(seeded_store(settings.db_url), settings, pki) as running:
+        yield running

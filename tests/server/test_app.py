@@ -22,7 +22,7 @@ from conformance.vihf import AuthMode
 from conformance.xds import AdhocQueryResponse
 from conformance.xds.builders import td31_request
 from conformance.xds.queries import find_documents
-from tests.server.conftest import PATIENT, RunningServer, seed_default, start_server
+from tests.server.conftest import PATIENT, RunningServer, seed_default, seeded_store, serving
 
 SERVICES = "/si-dmp-server/v2/services"
 ITI18 = "urn:ihe:iti:2007:RegistryStoredQuery"
@@ -32,14 +32,9 @@ ITI18 = "urn:ihe:iti:2007:RegistryStoredQuery"
 def lenient(tmp_path_factory: pytest.TempPathFactory, pki: TestPki) -> Iterator[RunningServer]:
     """A second server: lenient signatures, admin disabled, a small body limit."""
     path: Path = tmp_path_factory.mktemp("lenient") / "dmp.db"
-    store = Store.open(f"sqlite:///{path}")
-    seed_default(store)
     config = ServerSettings(trust=pki.trust, lenient_signatures=True, max_body_bytes=20_000)
-    server, thread, url = start_server(store, config)
-    yield RunningServer(url, store, pki, config)
-    server.should_exit = True
-    thread.join(timeout=10)
-    store.close()
+    with serving(seeded_store(f"sqlite:///{path}"), config, pki) as running:
+        yield running
 
 
 def _soap(action: str | None, body: etree._Element | None, security: etree._Element | None = None) -> bytes:

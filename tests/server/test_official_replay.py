@@ -25,7 +25,7 @@ from conformance.store import (
     Store,
     Submission,
 )
-from tests.server.conftest import RunningServer, start_server
+from tests.server.conftest import RunningServer, serving
 
 pytestmark = pytest.mark.official
 
@@ -66,11 +66,8 @@ def replay(tmp_path_factory: pytest.TempPathFactory, dmp_lps_package: Path) -> I
     store = Store.open(f"sqlite:///{path}")
     _seed(store)
     settings = ServerSettings(lenient_signatures=True, pdq_regulation_only=False)
-    server, thread, url = start_server(store, settings)
-    yield RunningServer(url, store, None, settings), dmp_lps_package / "examples"  # type: ignore[arg-type]
-    server.should_exit = True
-    thread.join(timeout=10)
-    store.close()
+    with serving(store, settings, None) as running:  # type: ignore[arg-type]
+        yield running, dmp_lps_package / "examples"
 
 
 def _shape(element: etree._Element, depth: int = 3, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from sqlalchemy import text
 
 from conformance.pki import TestPki
 from conformance.server.settings import ServerSettings
-from conformance.store import Store
 from conformance.store.schema import Base
-from tests.server.conftest import PATIENT, RunningServer, seed_default, start_server
+from tests.server.conftest import PATIENT, RunningServer, postgres_store, seed_default, start_server
 from tests.server.factory import feed_request
 
 pytestmark = pytest.mark.postgres
 
 
 def test_feed_find_retrieve_on_postgresql(pki: TestPki) -> None:
-    url = os.environ.get("DMP_CONFORMANCE_PG_URL")
-    if not url:
-        pytest.skip("no PostgreSQL server: set DMP_CONFORMANCE_PG_URL")
-    try:
-        store = Store.open(url)
-    except Exception as exc:  # the server named by the URL is not reachable
-        pytest.skip(f"PostgreSQL not usable: {exc}")
+    url, store = postgres_store()
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name != "schema_version")
     with store.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

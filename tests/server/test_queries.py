@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import pytest
 
 from conformance.server.settings import ServerSettings
-from conformance.store import Store
 from conformance.xds import AdhocQueryRequest, AdhocQueryResponse, AssociationType
 from conformance.xds.queries import (
     StoredQuery,
@@ -18,7 +17,7 @@ from conformance.xds.queries import (
     get_related_documents,
     get_submission_set_and_contents,
 )
-from tests.server.conftest import PATIENT, RunningServer, seed_default, start_server
+from tests.server.conftest import PATIENT, RunningServer, seeded_store, serving
 from tests.server.factory import feed_request
 
 
@@ -94,14 +93,10 @@ def test_query_errors(dmp: RunningServer, request_: AdhocQueryRequest, code: str
 
 @pytest.fixture(scope="module")
 def small_limit(tmp_path_factory: pytest.TempPathFactory, pki: object) -> Iterator[RunningServer]:
-    store = Store.open(f"sqlite:///{tmp_path_factory.mktemp('limit') / 'dmp.db'}")
-    seed_default(store)
+    store = seeded_store(f"sqlite:///{tmp_path_factory.mktemp('limit') / 'dmp.db'}")
     settings = ServerSettings(trust=pki.trust, max_query_results=1)  # type: ignore[attr-defined]
-    server, thread, url = start_server(store, settings)
-    yield RunningServer(url, store, pki, settings)  # type: ignore[arg-type]
-    server.should_exit = True
-    thread.join(timeout=10)
-    store.close()
+    with serving(store, settings, pki) as running:  # type: ignore[arg-type]
+        yield running
 
 
 def test_too_many_results(small_limit: RunningServer) -> None:
