@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         from conformance.server.app import create_app
         from conformance.server.seed import seed_synthetic
         from conformance.server.settings import ServerSettings
-        from conformance.server.tls import TlsH11Protocol
+        from conformance.server.tls import h11_protocol
         from conformance.store import Store
 
         certificates = [c for path in trust for c in load_certificates(path.read_bytes())]
@@ -77,5 +77,6 @@ def register(app: typer.Typer) -> None:
                     ssl_certfile=str(tls_cert) if tls_cert else None, ssl_keyfile=str(tls_key) if tls_key else None,
                     ssl_ca_certs=str(client_ca) if client_ca else None,
                     ssl_cert_reqs=ssl.CERT_REQUIRED if client_ca else ssl.CERT_NONE,
-                    http=TlsH11Protocol if tls_cert else "auto")  # the app sees the TLS client certificate
+                    # request-head timeout; with TLS, the app also sees the client certificate
+                    http=h11_protocol(settings, tls=tls_cert is not None))
         store.close()

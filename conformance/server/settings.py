@@ -28,6 +28,7 @@ class ServerSettings:
     validate_requests: bool = True  # run the transport validators on each captured request (after responding)
     max_body_bytes: int = 64 * 1024 * 1024
     body_timeout_seconds: float = 60.0  # whole body must arrive within this (slow clients → 408)
+    header_timeout_seconds: float = 10.0  # each request head must arrive within this (slow-loris → 408 / close)
     repository_id: str = REPOSITORY_ID
     dmp_oid: str = DMP_OID
     # ITI-41 must carry a signature DocumentEntry with a ``signs`` association to the SubmissionSet (P4D td2)

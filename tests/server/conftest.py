@@ -21,6 +21,7 @@ from conformance.pki import TestPki
 from conformance.server.app import create_app
 from conformance.server.seed import PatientSeed, seed_patient
 from conformance.server.settings import ServerSettings
+from conformance.server.tls import h11_protocol
 from conformance.store import AuthorizationStatus, Store
 from conformance.vihf import AuthMode
 
@@ -53,7 +54,7 @@ def free_port() -> int:
 def start_server(store: Store, settings: ServerSettings) -> tuple[uvicorn.Server, threading.Thread, str]:
     port = free_port()
     config = uvicorn.Config(create_app(settings, store), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on")
+                            lifespan="on", http=h11_protocol(settings))  # the protocol of ``serve``
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
