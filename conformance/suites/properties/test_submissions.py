@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -12,8 +11,14 @@ from hypothesis import strategies as st
 
 from conformance.generate.xds import DocumentSpec, Mutation, document_specs, mutations
 from conformance.suites.properties.conftest import live_examples
-from conformance.suites.server_role.team import ALL_STATUSES, Team, error_codes, find, sha1
-from conformance.xds import Status
+from conformance.suites.server_role.team import (
+    ALL_STATUSES,
+    Team,
+    assert_replacement_chain,
+    error_codes,
+    find,
+    sha1,
+)
 
 Note = Callable[[str], None]
 
@@ -95,18 +100,7 @@ def test_replacing_keeps_exactly_one_approved_version(team: Team, minimal_exampl
     @given(versions=st.lists(document_specs(masked=st.just(False)), min_size=2, max_size=4))
     def check(versions: list[DocumentSpec]) -> None:
         minimal_example("\n".join(f"version {n}: {_describe(v)}" for n, v in enumerate(versions)))
-        specs = [replace(team.spec(patient, b""), document=v) for v in versions]
-        assert team.feed(specs[0]).success
-        with team.client() as client:
-            for previous, new in pairwise(specs):
-                target = find(client, patient)[previous.unique_id].id
-                assert team.feed(replace(new, replaces=target), client).success
-            approved = find(client, patient)
-            deprecated = find(client, patient, (Status.DEPRECATED,))
-        ids = [s.unique_id for s in specs]
-        assert [u for u in ids if u in approved] == ids[-1:], \
-            f"Approved after {len(ids) - 1} replacement(s): {[u for u in ids if u in approved]}"
-        assert set(ids[:-1]) <= set(deprecated), "a replaced version is not Deprecated"
+        assert_replacement_chain(team, patient, [replace(team.spec(patient, b""), document=v) for v in versions])
 
     check()
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from typing import Any
 
 import httpx
@@ -94,6 +95,23 @@ def find(client: Any, patient: Any, statuses: Sequence[str] = (Status.APPROVED,)
     assert answer is not None and hasattr(answer, "objects"), f"FindDocuments got no query response: " \
         f"HTTP {response.status_code} {response.fault.reason if response.fault else response.error}"
     return {e.unique_id: e for e in answer.objects.document_entries}
+
+
+def assert_replacement_chain(team: Team, patient: Any, specs: Sequence[SubmissionSpec]) -> None:
+    """Feed ``specs[0]``, then each next spec as the replacement (RPLC) of the previous one: afterwards only the
+    last version is Approved and every replaced one is Deprecated."""
+    assert team.feed(specs[0]).success
+    with team.client() as client:
+        for previous, new in pairwise(specs):
+            target = find(client, patient)[previous.unique_id].id
+            registry = team.feed(replace(new, replaces=target), client)
+            assert registry.success, f"replacement refused: {error_codes(registry)}"
+        approved = find(client, patient)
+        deprecated = find(client, patient, (Status.DEPRECATED,))
+    versions = [s.unique_id for s in specs]
+    assert [u for u in versions if u in approved] == versions[-1:], \
+        f"Approved versions after {len(versions) - 1} replacement(s): {[u for u in versions if u in approved]}"
+    assert set(versions[:-1]) <= set(deprecated), "a replaced version is not Deprecated"
 
 
 def error_codes(registry: Any) -> list[str]:

@@ -4,15 +4,21 @@ replacements, archiving, access history and WS-Addressing correlation."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
-from itertools import pairwise
 from typing import Any
 
 import httpx
 import pytest
 
 from conformance.generate.xds import MUTATIONS, Mutation
-from conformance.suites.server_role.team import ALL_STATUSES, SUCCESS, Team, error_codes, find, sha1
+from conformance.suites.server_role.team import (
+    ALL_STATUSES,
+    SUCCESS,
+    Team,
+    assert_replacement_chain,
+    error_codes,
+    find,
+    sha1,
+)
 from conformance.xds import Status
 from conformance.xds.queries import find_documents
 
@@ -72,18 +78,7 @@ def test_duplicate_unique_id_is_refused_and_the_first_document_kept(team: Team, 
 @pytest.mark.requirement("BENCH-DMP-REPLACE", "BENCH-XDS-RPLC")
 def test_replacing_twice_keeps_exactly_one_approved_version(team: Team, patient: Any) -> None:
     specs = [team.spec(patient, f"<version n='{n}'/>".encode()) for n in range(3)]
-    assert team.feed(specs[0]).success
-    with team.client() as client:
-        for previous, new in pairwise(specs):
-            target = find(client, patient)[previous.unique_id].id
-            registry = team.feed(replace(new, replaces=target), client)
-            assert registry.success, f"replacement refused: {error_codes(registry)}"
-        approved = find(client, patient)
-        deprecated = find(client, patient, (Status.DEPRECATED,))
-    versions = [s.unique_id for s in specs]
-    assert [u for u in versions if u in approved] == versions[-1:], \
-        f"Approved versions after two replacements: {[u for u in versions if u in approved]}"
-    assert set(versions[:-1]) <= set(deprecated), "the replaced versions are not Deprecated"
+    assert_replacement_chain(team, patient, specs)
 
 
 @pytest.mark.requirement("BENCH-DMP-STATUS", "BENCH-XDS-STATUS")
