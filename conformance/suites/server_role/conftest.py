@@ -159,21 +159,16 @@ def dmp_client(sut_url: str, lps_identity: LpsIdentity, evidence: Evidence) -> I
     )
     numbers = count(1)
 
+    def attach(kind: str, first_line: str, headers: httpx.Headers, content: bytes) -> None:
+        evidence.attach(f"{next(numbers):02d}-{kind}.http", _http_text(first_line, headers, content), "text/plain")
+
     def on_request(request: httpx.Request) -> None:
         request.read()
-        evidence.attach(
-            f"{next(numbers):02d}-request.http",
-            _http_text(f"{request.method} {request.url}", request.headers, request.content),
-            "text/plain",
-        )
+        attach("request", f"{request.method} {request.url}", request.headers, request.content)
 
     def on_response(response: httpx.Response) -> None:
         response.read()
-        evidence.attach(
-            f"{next(numbers):02d}-response.http",
-            _http_text(f"HTTP {response.status_code}", response.headers, response.content),
-            "text/plain",
-        )
+        attach("response", f"HTTP {response.status_code}", response.headers, response.content)
 
     with DmpClient(sut_url, factory) as client:
         client.http.event_hooks = {"request": [on_request], "response": [on_response]}
