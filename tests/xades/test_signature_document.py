@@ -39,6 +39,8 @@ def check(xml: bytes, pki: TestPki, documents: list[tuple[str, bytes]] = DOCS, *
 
 def build(pki: TestPki, signer: str = "structure", **kwargs: object) -> bytes:
     key = getattr(pki, signer)
+    # sign "now" as the checks see it: module-level NOW may be minutes old on a slow CI run
+    kwargs.setdefault("signing_time", NOW)
     return build_signature_document(DOCS, SS, key.key, key.cert, **kwargs)  # type: ignore[arg-type]
 
 
