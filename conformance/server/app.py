@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from conformance.identity import INS_NIR_TEST_OID
 from conformance.server.errors import DmpFault
 from conformance.server.routing import SoapOutcome, fault_outcome, handle_soap
 from conformance.server.seed import PatientSeed, seed_patient
@@ -107,7 +108,7 @@ class AuthorizationSeed(BaseModel):
 
 class PatientBody(BaseModel):
     ins: str = Field(min_length=1, max_length=32)
-    ins_oid: str = Field(default="1.2.250.1.213.1.4.10", min_length=1, max_length=64)
+    ins_oid: str = Field(default=INS_NIR_TEST_OID, min_length=1, max_length=64)
     family_name: str = ""
     given_name: str = ""
     birth_date: str | None = None

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.identity import INS_NIR_TEST_OID
 from conformance.store import AuthorizationStatus, Patient, Store
 
 
 @dataclass(slots=True)
 class PatientSeed:
     ins: str
-    ins_oid: str = "1.2.250.1.213.1.4.10"
+    ins_oid: str = INS_NIR_TEST_OID
     family_name: str = ""
     given_name: str = ""
     birth_date: str | None = None

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.identity import INS_OIDS
 from conformance.server.fhir.mapping import (
     DESIGNATION_TYPE,
     SOURCE_ID,
@@ -35,8 +36,6 @@ from conformance.store import (
     Store,
     Submission,
 )
-
-INS_OIDS = ("1.2.250.1.213.1.4.8", "1.2.250.1.213.1.4.9", "1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11")
 
 
 @dataclass(slots=True)
