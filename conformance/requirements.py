@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from conformance.findings import Rule, RuleRegistry, Severity, rules
+from conformance.resources import profiles_path
 
 LEVELS = ("SHALL", "SHOULD", "MAY")
 ACTORS = ("LPS", "DMP", "document")
@@ -172,7 +173,7 @@ def default_directory() -> Path:
     env = os.environ.get(REQUIREMENTS_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "profiles" / "requirements"
+    return profiles_path("requirements")
 
 
 class _LineLoader(yaml.SafeLoader):

@@ -14,8 +14,9 @@ from typing import Any
 import yaml
 
 from conformance.cda.document import CdaDocument
+from conformance.resources import profiles_path
 
-ROUTING_FILE = Path(__file__).resolve().parents[2] / "profiles" / "cda" / "volet-routing.yaml"
+ROUTING_FILE = profiles_path("cda", "volet-routing.yaml")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from conformance.resources import profiles_path
 from conformance.xml import XmlInputError, parse_xml
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "profiles" / "fhir"
+DATA_DIR = profiles_path("fhir")
 _SVS_NS = "{urn:ihe:iti:svs:2008}"
 
 

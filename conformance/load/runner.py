@@ -18,8 +18,9 @@ from pathlib import Path
 import httpx
 
 from conformance.load.results import LoadResult, read_locust_csv
+from conformance.resources import load_path
 
-LOCUSTFILE = Path(__file__).resolve().parents[2] / "load" / "locustfile.py"
+LOCUSTFILE = load_path("locustfile.py")
 GRACE_SECONDS = 60  # locust start-up, spawn and stop on a loaded machine
 
 

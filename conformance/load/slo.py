@@ -8,8 +8,9 @@ from pathlib import Path
 import yaml
 
 from conformance.load.results import LoadResult
+from conformance.resources import profiles_path
 
-DEFAULT_SLO = Path(__file__).resolve().parents[2] / "profiles" / "load" / "slo.yaml"
+DEFAULT_SLO = profiles_path("load", "slo.yaml")
 
 
 class SloError(ValueError):

@@ -6,17 +6,17 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import yaml
 from cryptography import x509
 from lxml import etree
 
+from conformance.resources import profiles_path
 from conformance.vihf.model import Vihf
 from conformance.vihf.signature import SignatureReport
 
-VALUE_SETS_FILE = Path(__file__).resolve().parent.parent.parent / "profiles" / "vihf" / "value-sets.yaml"
+VALUE_SETS_FILE = profiles_path("vihf", "value-sets.yaml")
 
 
 @cache

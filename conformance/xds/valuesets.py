@@ -9,9 +9,10 @@ from pathlib import Path
 
 import yaml
 
+from conformance.resources import profiles_path
 from conformance.xml import parse_xml
 
-VALUESETS_FILE = Path(__file__).resolve().parents[2] / "profiles" / "xds" / "valuesets.yaml"
+VALUESETS_FILE = profiles_path("xds", "valuesets.yaml")
 SVS = "urn:ihe:iti:svs:2008"
 
 

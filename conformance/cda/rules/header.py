@@ -17,6 +17,7 @@ from conformance.cda.routing import load_routing
 from conformance.cda.rules._common import at, text
 from conformance.findings import Violation, rules
 from conformance.identity import loinc_check_digit, verhoeff_check_digit, verhoeff_valid
+from conformance.resources import profiles_path
 from conformance.xml import NAMESPACES, XmlInputError, parse_xml
 
 CONFIDENTIALITY_SYSTEM = "2.16.840.1.113883.5.25"
@@ -134,7 +135,7 @@ def empty_names(document: CdaDocument) -> Iterator[Violation]:
                     yield at(document, part, f"empty {kind} name of the {person}")
 
 
-KNOWN_TEMPLATES_FILE = Path(__file__).resolve().parents[3] / "profiles" / "cda" / "known-volet-templates.yaml"
+KNOWN_TEMPLATES_FILE = profiles_path("cda", "known-volet-templates.yaml")
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,34 @@
+"""Where the project data lives: ``profiles/`` (catalogue, value sets, manifests) and ``load/`` (locust).
+
+From a checkout the folders sit beside the package; an installed wheel carries them as package data
+under ``conformance/_data/``. ``$DMP_CONFORMANCE_DATA`` points at another copy (a site's own catalogue).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_ENV = "DMP_CONFORMANCE_DATA"
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def data_root() -> Path:
+    """The folder holding ``profiles/`` and ``load/``: the env override, the checkout, or the wheel's copy."""
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return Path(env)
+    checkout = _PACKAGE.parent
+    if (checkout / "profiles").is_dir():
+        return checkout
+    return _PACKAGE / "_data"
+
+
+def profiles_path(*parts: str) -> Path:
+    """A file or folder under ``profiles/``, e.g. ``profiles_path("xds", "valuesets.yaml")``."""
+    return data_root().joinpath("profiles", *parts)
+
+
+def load_path(*parts: str) -> Path:
+    """A file under ``load/`` (the locust scenarios)."""
+    return data_root().joinpath("load", *parts)
