@@ -60,8 +60,8 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _coded(resource: dict[str, Any], path: tuple[str, ...], base: str) -> Iterator[tuple[dict[str, Any], str]]:
-    """(coding, FHIRPath) of every coding at ``path`` (lists indexed as in the instance)."""
+def _concepts(resource: dict[str, Any], path: tuple[str, ...], base: str) -> Iterator[tuple[dict[str, Any], str]]:
+    """(CodeableConcept or Coding, FHIRPath) of every value at ``path`` (lists indexed as in the instance)."""
     frontier: list[tuple[Any, str]] = [(resource, base)]
     for part in path:
         following = []
@@ -74,13 +74,22 @@ def _coded(resource: dict[str, Any], path: tuple[str, ...], base: str) -> Iterat
             else:
                 following.append((value, f"{where}.{part}"))
         frontier = following
-    for concept, where in frontier:
-        if isinstance(concept, dict):
-            codings = concept.get("coding") if "coding" in concept else [concept]
-            for index, coding in enumerate(_as_list(codings)):
-                if isinstance(coding, dict):
-                    suffix = f".coding[{index}]" if "coding" in concept else ""
-                    yield coding, where + suffix
+    yield from ((concept, where) for concept, where in frontier if isinstance(concept, dict))
+
+
+def _codings(concept: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str]]:
+    """(coding, path suffix) of a CodeableConcept (``.coding[i]``) or of a Coding itself (no suffix)."""
+    codings = concept.get("coding") if "coding" in concept else [concept]
+    for index, coding in enumerate(_as_list(codings)):
+        if isinstance(coding, dict):
+            yield coding, f".coding[{index}]" if "coding" in concept else ""
+
+
+def _coded(resource: dict[str, Any], path: tuple[str, ...], base: str) -> Iterator[tuple[dict[str, Any], str]]:
+    """(coding, FHIRPath) of every coding at ``path``."""
+    for concept, where in _concepts(resource, path, base):
+        for coding, suffix in _codings(concept):
+            yield coding, where + suffix
 
 
 def _attachments(resource: dict[str, Any], path: str) -> Iterator[tuple[dict[str, Any], str]]:
@@ -226,17 +235,26 @@ def iti105_inline(model: FhirModel) -> Iterator[Violation]:
 
 
 def _system_rule(key: str, elements: list[str]) -> None:
-    """Register the expressionless constraint ``key``: codings of ``elements`` come from allowed code systems."""
+    """Register the expressionless constraint ``key``: codings of ``elements`` come from allowed code systems.
+
+    A failed constraint is reported at the element that carries it (the CodeableConcept or Coding), as HL7
+    validators do; the message names the offending coding."""
 
     def check(model: FhirModel) -> Iterator[Violation]:
         table = model.terminology.element_systems
         for resource, path in _document_references(model):
             for element in elements:
-                allowed = model.terminology.systems_of(table[element]["systems"])
-                for coding, where in _coded(resource, tuple(element.split(".")[1:]), path):
-                    if _str(coding.get("system")) not in allowed:
-                        yield Violation(f"{element}: code system {coding.get('system')!r} is not allowed; expected "
-                                        f"one of {', '.join(table[element]['systems'])}", location=f"{where}.system")
+                names = table[element]["systems"]
+                allowed = model.terminology.systems_of(names)
+                for concept, where in _concepts(resource, tuple(element.split(".")[1:]), path):
+                    for coding, suffix in _codings(concept):
+                        system = coding.get("system")
+                        if _str(system) not in allowed:
+                            yield Violation(
+                                f"{element}: {where}{suffix} is {system}#{coding.get('code')}; its code system is "
+                                f"not allowed, expected one of {', '.join(names)}", location=where,
+                                hint=f"replace {where}{suffix} (system {system!r}, code {coding.get('code')!r}) by a "
+                                     f"code of {' or '.join(names)}")
 
     rules.register(key, kind="fhir", title=f"{key}: coded values of {', '.join(elements)} come from the "
                    "terminologies PDSm lists", hint="use a code of the CI-SIS terminology named by the constraint")(check)

@@ -21,7 +21,6 @@ pytestmark = pytest.mark.official
 NOT_REPRODUCIBLE = {
     "Display_Name_for__should_be_one_of__instead_of": "LOINC / SNOMED CT FR / IHE format-code display tables are "
                                                       "not available offline (TRE_A03 and MHDlistTypes ones are)",
-    "Error from https://smt.esante.gouv.fr/fhir": "error relayed from the online ANS terminology server",
     "Unknown_Code_in_Version": "the full TRE_A03 code system is not held offline (only the DMP J57 subset)",
 }
 # Code systems whose displays the bench holds (profiles/fhir/terminology.json): their display errors count.
@@ -54,9 +53,6 @@ JUSTIFIED_EXTRAS: list[tuple[str, str, str]] = [
     ("BENCH-PDSM-HASH", r"content\[0\]\.attachment$", "same: the hash does not match the referenced Binary"),
     ("BENCH-PDSM-SECLABEL", r"securityLabel", "'N' under a misspelt TRE_A07 URL (StatusVisibilite): neither "
                                               "v3-Confidentiality N/R/V nor a TRE_A07 visibility code"),
-    ("constr-bind-ProducteurDoc", r"context\.(facilityType|practiceSetting)\.coding\[0\]\.system$",
-     "SNOMED CT codes, while the expressionless PDSm constraint allows only TRE_A00 / TRE_R02 (facility) and the "
-     "JDV_J04 systems (setting); the IG publisher cannot evaluate expressionless constraints"),
     ("BENCH-PDSM-INS", r"identifier\[0\]\.value$", "'123456789012345' has key 45, not the computed NIR key: a "
                                                   "test INS must carry a valid key"),
     ("BENCH-PDSM-SUBMISSIONSET-UNIQUEID", r"entry\[0\]\.resource\.identifier$", "XDS and the DMP require the "

@@ -108,3 +108,24 @@ def test_replacement_requires_relates_to(validator: FhirValidator) -> None:
 ])
 def test_update_document_refs_only_supersedes(validator: FhirValidator, operation: dict[str, str]) -> None:
     assert "BENCH-PDSM-UPDATE-DOCREFS" in _bundle_errors(validator, _replacement(operation))
+
+
+@pytest.mark.requirement("constr-bind-ProducteurDoc", "constr-bind-category", "constr-bind-format")
+@pytest.mark.parametrize(("element", "located_at"), [
+    (("context", "facilityType"), "Bundle.entry[1].resource.context.facilityType"),
+    (("category",), "Bundle.entry[1].resource.category[0]"),
+    (("content", "format"), "Bundle.entry[1].resource.content[0].format"),
+])
+def test_expressionless_constraints_are_reported_at_the_constrained_element(
+        validator: FhirValidator, element: tuple[str, ...], located_at: str) -> None:
+    """As HL7 validators report a failed constraint: at the element carrying it; the message names the coding."""
+    bundle = iti65_bundle(1)
+    value: Any = bundle["entry"][1]["resource"]
+    for part in element:
+        value = value[part][0] if isinstance(value[part], list) else value[part]
+    coding = value["coding"][0] if "coding" in value else value
+    coding.update(system="http://snomed.info/sct", code="22232009")
+    findings = [f for f in validator.validate_bytes(json.dumps(bundle).encode()).findings
+                if f.rule.startswith("constr-bind-")]
+    assert [f.location for f in findings] == [located_at]
+    assert "http://snomed.info/sct#22232009" in findings[0].message and "22232009" in (findings[0].hint or "")
