@@ -15,6 +15,7 @@ from conformance.store.schema import (
     Capture,
     Document,
     DocumentEntry,
+    Folder,
     Patient,
     Professional,
     Structure,
@@ -32,10 +33,12 @@ from conformance.store.types import (
     DuplicateUniqueId,
     EntryStatus,
     FindDocumentsQuery,
+    FindFoldersQuery,
     InvalidSubmission,
     NewAssociation,
     NewDocument,
     NewEntry,
+    NewFolder,
     NewSubmissionSet,
     StoreError,
     Submission,
@@ -47,10 +50,11 @@ from conformance.store.types import (
 )
 
 __all__ = [
-    "HAS_MEMBER", "RPLC", "SCHEMA_VERSION", "SIGNS", "UPDATE_AVAILABILITY_STATUS", "AccessEvent", "AccessMode",
-    "Association", "Authorization", "AuthorizationStatus", "Capture", "DmpStatus", "Document", "DocumentEntry",
-    "DuplicateUniqueId", "EntryStatus", "FindDocumentsQuery", "InvalidSubmission", "NewAssociation", "NewDocument",
-    "NewEntry", "NewSubmissionSet", "Patient", "Professional", "Store", "StoreError", "Structure", "Submission",
-    "SubmissionResult", "SubmissionSet", "UnknownEntry", "UnknownPatient", "canonical_cx", "coded", "current_version",
+    "HAS_MEMBER", "RPLC", "SCHEMA_VERSION", "SIGNS", "UPDATE_AVAILABILITY_STATUS", "AccessEvent",
+    "AccessMode", "Association", "Authorization", "AuthorizationStatus", "Capture", "DmpStatus", "Document",
+    "DocumentEntry", "DuplicateUniqueId", "EntryStatus", "FindDocumentsQuery", "FindFoldersQuery", "Folder",
+    "InvalidSubmission", "NewAssociation", "NewDocument", "NewEntry", "NewFolder", "NewSubmissionSet",
+    "Patient", "Professional", "Store", "StoreError", "Structure", "Submission", "SubmissionResult",
+    "SubmissionSet", "UnknownEntry", "UnknownPatient", "canonical_cx", "coded", "current_version",
     "make_engine", "migrate", "new_uuid", "parse_cx", "utcnow",
 ]

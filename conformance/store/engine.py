@@ -15,9 +15,9 @@ from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from conformance.store.schema import Base, SchemaVersion
+from conformance.store.schema import Base, Folder, SchemaVersion
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -58,8 +58,13 @@ def _add_capture_validated_at(session: Session) -> None:
         session.execute(text("ALTER TABLE captures ADD COLUMN validated_at TIMESTAMP WITH TIME ZONE"))
 
 
+def _add_folders(session: Session) -> None:
+    """v3: XDS Folders (the FHIR Folder Lists of ITI-65/ITI-66)."""
+    Folder.__table__.create(session.connection(), checkfirst=True)
+
+
 # Upgrade steps from version N-1 to N; version 1 is the initial create_all.
-_UPGRADES: dict[int, Callable[[Session], None]] = {2: _add_capture_validated_at}
+_UPGRADES: dict[int, Callable[[Session], None]] = {2: _add_capture_validated_at, 3: _add_folders}
 
 
 def current_version(engine: Engine) -> int:

@@ -195,6 +195,25 @@ class SubmissionSet(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class Folder(Base):
+    """An XDS Folder (ITI-41 RegistryPackage, ITI-65 Folder List); its documents are HasMember associations."""
+
+    __tablename__ = "folders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_uuid: Mapped[str] = mapped_column(String(64), unique=True)
+    unique_id: Mapped[str] = mapped_column(String(128), unique=True)
+    patient_id: Mapped[str] = mapped_column(String(128), index=True)  # canonical CX
+    status: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str | None] = mapped_column(String(255))
+    codes: Mapped[list[Any]] = mapped_column(default=list)  # codeList as "code^^scheme"
+    last_update_time: Mapped[str | None] = mapped_column(String(14))  # set by the registry (DTM, UTC)
+    submission_set: Mapped[str] = mapped_column(String(64))  # entryUUID of the SubmissionSet that created it
+    metadata_json: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    ebrim: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Association(Base):
     __tablename__ = "associations"
 

@@ -29,6 +29,7 @@ from conformance.store.schema import (
     Document,
     DocumentEntry,
     EntryTerm,
+    Folder,
     Patient,
     Professional,
     Structure,
@@ -45,8 +46,10 @@ from conformance.store.types import (
     DuplicateUniqueId,
     EntryStatus,
     FindDocumentsQuery,
+    FindFoldersQuery,
     InvalidSubmission,
     NewEntry,
+    NewFolder,
     StoreError,
     Submission,
     SubmissionResult,
@@ -403,6 +406,41 @@ class Store:
         entries = self.entries(uuids=[a.target for a in members])
         return ss, entries, members
 
+    def folder(self, uuid_or_unique_id: str) -> Folder | None:
+        with self.reading() as s:
+            return s.scalar(select(Folder).where(or_(Folder.entry_uuid == uuid_or_unique_id,
+                                                     Folder.unique_id == uuid_or_unique_id)))
+
+    def find_folders(self, query: FindFoldersQuery) -> list[Folder]:
+        """FindFolders (and ITI-66 on folders): the folders of a patient, most recently updated first."""
+        f = Folder
+        statement = select(f).where(f.patient_id == canonical_cx(query.patient_id))
+        if query.statuses:
+            statement = statement.where(f.status.in_(query.statuses))
+        if query.ids:
+            statement = statement.where(f.entry_uuid.in_(query.ids) | f.unique_id.in_(query.ids))
+        if query.updated_from:
+            statement = statement.where(f.last_update_time >= _time_key(query.updated_from))
+        if query.updated_to:
+            statement = statement.where(f.last_update_time < _time_key(query.updated_to))
+        with self.reading() as s:
+            rows = list(s.scalars(statement.order_by(f.last_update_time.desc(), f.id.desc())))
+        if query.codes:  # codeList is a JSON list: filtered here (a patient has few folders)
+            wanted = [c.partition("^^") for c in query.codes]
+            rows = [r for r in rows if any(code == have.partition("^^")[0] and scheme in ("", have.partition("^^")[2])
+                                           for code, _, scheme in wanted for have in r.codes)]
+        return rows[:query.limit] if query.limit else rows
+
+    def folder_and_contents(self, uuid_or_unique_id: str
+                            ) -> tuple[Folder, list[DocumentEntry], list[Association]] | None:
+        """GetFolderAndContents: the folder, its documents (every version the HasMember points to) and those
+        associations."""
+        folder = self.folder(uuid_or_unique_id)
+        if folder is None:
+            return None
+        members = [a for a in self.associations([folder.entry_uuid], [HAS_MEMBER]) if a.source == folder.entry_uuid]
+        return folder, self.entries(uuids=[a.target for a in members]), members
+
     def related_documents(self, entry_uuid: str, types: Sequence[str] = RELATIONSHIP_TYPES
                           ) -> tuple[list[DocumentEntry], list[Association]]:
         """GetRelatedDocuments: the entries linked to ``entry_uuid`` by document relationships."""
@@ -521,10 +559,13 @@ def _insert_submission(s: Session, submission: Submission, patients: dict[str, P
     deprecated: list[str] = []
     patient = patients.get(ss.patient_id) or _open_patient(s, ss.patient_id)
     patients[ss.patient_id] = patient
-    for entry in submission.entries:
+    for entry in [*submission.entries, *submission.folders]:
         if parse_cx(entry.patient_id) != (patient.ins, patient.ins_oid):
-            raise InvalidSubmission(f"DocumentEntry {entry.entry_uuid} patientId {entry.patient_id} differs from the "
+            kind = "Folder" if isinstance(entry, NewFolder) else "DocumentEntry"
+            raise InvalidSubmission(f"{kind} {entry.entry_uuid} patientId {entry.patient_id} differs from the "
                                     f"SubmissionSet patientId {ss.patient_id}", code="XDSPatientIdDoesNotMatch")
+    folder_ids = {f.entry_uuid: (f.entry_uuid if f.entry_uuid.startswith(UUID_PREFIX) else new_uuid())
+                  for f in submission.folders}
     s.add(SubmissionSet(entry_uuid=ids[ss.entry_uuid], unique_id=ss.unique_id,
                         patient_id=canonical_cx(ss.patient_id), source_id=ss.source_id,
                         submission_time=ss.submission_time, content_type_code=ss.content_type_code,
@@ -540,6 +581,13 @@ def _insert_submission(s: Session, submission: Submission, patients: dict[str, P
                          size, submission.submitter_id)
         row.terms = [EntryTerm(kind=k, value=v) for k, v in _entry_terms(entry)]
         s.add(row)
+    now = utcnow().strftime("%Y%m%d%H%M%S")  # XDS: the registry sets lastUpdateTime
+    for folder in submission.folders:
+        s.add(Folder(entry_uuid=folder_ids[folder.entry_uuid], unique_id=folder.unique_id,
+                     patient_id=canonical_cx(folder.patient_id), status=EntryStatus.APPROVED.value,
+                     title=folder.title, codes=list(folder.codes), last_update_time=now,
+                     submission_set=ids[ss.entry_uuid], metadata_json=folder.metadata, ebrim=folder.ebrim))
+    ids.update(folder_ids)
     for assoc in submission.associations:
         source, target = ids.get(assoc.source, assoc.source), ids.get(assoc.target, assoc.target)
         if assoc.association_type == RPLC:
@@ -548,7 +596,8 @@ def _insert_submission(s: Session, submission: Submission, patients: dict[str, P
         s.add(Association(entry_uuid=aid, association_type=assoc.association_type, source=source, target=target,
                           slots=assoc.slots))
     return SubmissionResult(submission_set_uuid=ids[ss.entry_uuid],
-                            entry_uuids={k: v for k, v in ids.items() if k != ss.entry_uuid}, deprecated=deprecated)
+                            entry_uuids={e.entry_uuid: ids[e.entry_uuid] for e in submission.entries},
+                            deprecated=deprecated, folder_uuids=folder_ids)
 
 
 def _check_hash_size(entry: NewEntry, sha1: str, size: int) -> None:

@@ -114,6 +114,20 @@ class NewSubmissionSet:
 
 
 @dataclass(slots=True)
+class NewFolder:
+    """One Folder of a submission; ``entry_uuid`` is the submitter's symbolic or urn:uuid id. Its documents
+    are HasMember associations of the submission (folder → entry)."""
+
+    entry_uuid: str
+    unique_id: str
+    patient_id: str
+    title: str | None = None
+    codes: list[str] = field(default_factory=list)  # codeList as "code^^scheme"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    ebrim: str | None = None
+
+
+@dataclass(slots=True)
 class NewAssociation:
     entry_uuid: str
     association_type: str
@@ -132,6 +146,7 @@ class Submission:
     associations: list[NewAssociation]
     repository_id: str
     submitter_id: str | None = None
+    folders: list[NewFolder] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -139,6 +154,7 @@ class SubmissionResult:
     submission_set_uuid: str
     entry_uuids: dict[str, str]  # submitted id → stored urn:uuid
     deprecated: list[str] = field(default_factory=list)
+    folder_uuids: dict[str, str] = field(default_factory=dict)  # submitted id → stored urn:uuid
 
 
 @dataclass(slots=True)
@@ -163,6 +179,19 @@ class FindDocumentsQuery:
     service_start_to: str | None = None
     service_stop_from: str | None = None
     service_stop_to: str | None = None
+    limit: int | None = None
+
+
+@dataclass(slots=True)
+class FindFoldersQuery:
+    """FindFolders filters (ITI-18) plus the ids ITI-66 searches by; lists are OR-ed, filters AND-ed."""
+
+    patient_id: str
+    statuses: list[str] = field(default_factory=lambda: [EntryStatus.APPROVED.value])
+    codes: list[str] = field(default_factory=list)  # "code^^scheme", scheme optional
+    updated_from: str | None = None  # lastUpdateTime, From inclusive, To exclusive
+    updated_to: str | None = None
+    ids: list[str] = field(default_factory=list)  # entryUUIDs or uniqueIds
     limit: int | None = None
 
 

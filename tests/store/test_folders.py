@@ -1,0 +1,92 @@
+"""Folders in the store: stored with their submission (or not at all), found by patient, code, time and id,
+read back with their documents; schema v2 databases gain the table."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, text
+
+from conformance.store import (
+    HAS_MEMBER,
+    SCHEMA_VERSION,
+    EntryStatus,
+    FindFoldersQuery,
+    InvalidSubmission,
+    NewAssociation,
+    NewFolder,
+    Store,
+    Submission,
+    current_version,
+    make_engine,
+    migrate,
+)
+from conformance.store.schema import Base, Folder
+from tests.store.factory import PATIENT_CX, PATIENT_OID, entry, oid, submission
+
+CODE = "11488-4^^2.16.840.1.113883.6.1"
+
+
+def with_folder(*uids: str, patient: str = PATIENT_CX, codes: tuple[str, ...] = (CODE,)) -> tuple[Submission, str]:
+    """A submission of documents ``uids`` grouped in a new folder (symbolic id ``folder``); its uniqueId."""
+    made = submission(*(entry(uid) for uid in uids))
+    unique = oid()
+    made.folders = [NewFolder("folder", unique, patient, title="Suivi diabète", codes=list(codes))]
+    made.associations += [NewAssociation("ss-folder", HAS_MEMBER, "ss", "folder")]
+    made.associations += [NewAssociation(f"f{i}", HAS_MEMBER, "folder", f"doc-{uid}") for i, uid in enumerate(uids)]
+    return made, unique
+
+
+def test_folder_is_stored_with_its_documents(store: Store) -> None:
+    first, second = oid(), oid()
+    made, unique = with_folder(first, second)
+    result = store.register_submission(made)
+    folder_uuid = result.folder_uuids["folder"]
+    assert folder_uuid.startswith("urn:uuid:") and set(result.entry_uuids) == {f"doc-{first}", f"doc-{second}"}
+    found = store.folder_and_contents(unique)
+    assert found is not None
+    folder, rows, members = found
+    assert (folder.entry_uuid, folder.title, folder.codes, folder.status) == (
+        folder_uuid, "Suivi diabète", [CODE], EntryStatus.APPROVED.value)
+    assert folder.submission_set == result.submission_set_uuid and len(folder.last_update_time or "") == 14
+    assert {r.unique_id for r in rows} == {first, second} and {m.source for m in members} == {folder_uuid}
+    # the SubmissionSet → Folder HasMember is stored with the resolved folder id
+    assert [a.target for a in store.associations([folder_uuid]) if a.source == result.submission_set_uuid] \
+        == [folder_uuid]
+
+
+@pytest.mark.parametrize(("query", "found"), [
+    ({}, True), ({"codes": ["11488-4"]}, True), ({"codes": [CODE]}, True), ({"codes": ["11488-4^^other"]}, False),
+    ({"codes": ["X"]}, False), ({"statuses": [EntryStatus.DEPRECATED.value]}, False),
+    ({"updated_from": "20000101"}, True), ({"updated_to": "20000101"}, False), ({"ids": ["nope"]}, False),
+])
+def test_find_folders(store: Store, query: dict[str, object], found: bool) -> None:
+    made, unique = with_folder(oid())
+    store.register_submission(made)
+    rows = store.find_folders(FindFoldersQuery(patient_id=PATIENT_CX, **query))  # type: ignore[arg-type]
+    assert (unique in {r.unique_id for r in rows}) is found
+    assert [r.unique_id for r in store.find_folders(FindFoldersQuery(patient_id=PATIENT_CX, ids=[unique]))] == [unique]
+
+
+def test_a_folder_of_another_patient_refuses_the_whole_submission(store: Store) -> None:
+    uid = oid()
+    made, unique = with_folder(uid, patient=f"180019238001045^^^&{PATIENT_OID}&ISO^NH")
+    with pytest.raises(InvalidSubmission) as refused:
+        store.register_submission(made)
+    assert refused.value.code == "XDSPatientIdDoesNotMatch"
+    assert store.folder(unique) is None and store.document(uid) is None
+
+
+def test_version_2_database_gains_the_folders_table(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    Base.metadata.create_all(engine, tables=[t for t in Base.metadata.sorted_tables if t.name != "folders"])
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO schema_version (id, version, applied_at) VALUES (1, 2, CURRENT_TIMESTAMP)"))
+    assert current_version(engine) == 2 and not inspect(engine).has_table(Folder.__tablename__)
+    assert migrate(engine) == SCHEMA_VERSION == 3 and inspect(engine).has_table(Folder.__tablename__)
+    engine.dispose()
+    store = Store.open(sqlite_url)
+    store.add_patient("248039263001064", PATIENT_OID)
+    made, unique = with_folder(oid())
+    store.register_submission(made)
+    assert store.folder(unique) is not None
+    store.close()
