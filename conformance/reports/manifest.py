@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,8 +118,13 @@ class Verification:
         return not self.problems
 
 
-def verify_run(run_dir: Path, public_key: Path | None = None) -> Verification:
-    """Check the signature, then every file: changed bytes, removed files and added files are all reported."""
+def verify_run(run_dir: Path, public_key: Path | Ed25519PublicKey | None = None, *,
+               regenerated: Collection[str] = ()) -> Verification:
+    """Check the signature, then every file: changed bytes, removed files and added files are all reported.
+
+    ``public_key`` is the expected signer (a PEM file or a key); ``regenerated`` names files (relative "/" paths)
+    the caller is about to rewrite before re-signing, whose current state therefore does not matter.
+    """
     problems: list[str] = []
     for name in (MANIFEST, SIGNATURE) + (() if public_key else (PUBLIC_KEY,)):
         if not (run_dir / name).is_file():
@@ -128,13 +133,14 @@ def verify_run(run_dir: Path, public_key: Path | None = None) -> Verification:
         return Verification(problems, None, 0)
     try:
         embedded = load_public_key(run_dir / PUBLIC_KEY) if (run_dir / PUBLIC_KEY).is_file() else None
-        key = load_public_key(public_key) if public_key else embedded
+        key = load_public_key(public_key) if isinstance(public_key, Path) else public_key or embedded
     except SigningKeyError as exc:
         return Verification([str(exc)], None, 0)
     assert key is not None  # checked above: manifest.pub exists when no key is given
     if public_key and embedded is not None and public_pem(embedded) != public_pem(key):
         problems.append(
-            f"manifest.pub ({fingerprint(embedded)}) is not the expected key {public_key} "
+            f"manifest.pub ({fingerprint(embedded)}) is not the expected key "
+            f"{public_key if isinstance(public_key, Path) else 'given'} "
             f"({fingerprint(key)})"
         )
     manifest_bytes = (run_dir / MANIFEST).read_bytes()
@@ -150,7 +156,8 @@ def verify_run(run_dir: Path, public_key: Path | None = None) -> Verification:
     except (ValueError, KeyError, TypeError) as exc:
         problems.append(f"manifest.json is not a valid manifest ({exc})")
         return Verification(problems, fingerprint(key), 0)
-    present = dict(run_files(run_dir))
+    present = {rel: path for rel, path in run_files(run_dir) if rel not in regenerated}
+    listed = {rel: entry for rel, entry in listed.items() if rel not in regenerated}
     for rel, entry in sorted(listed.items()):
         path = present.get(rel)
         if path is None:
