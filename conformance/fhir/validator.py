@@ -18,6 +18,8 @@ from typing import Any
 
 from conformance.artefacts import PackageError, list_packages, resolve_package
 from conformance.fhir import rules as _pdsm_rules  # noqa: F401  (registers the PDSm rules in the registry)
+from conformance.fhir import rules_core as _core_rules  # noqa: F401  (registers the FHIR core rules)
+from conformance.fhir.datatypes import Located, typed_values
 from conformance.fhir.lines import json_lines, line_of
 from conformance.fhir.package import FhirPackage, find_packages, load_package
 from conformance.fhir.parse import FhirInput, parse_fhir
@@ -34,6 +36,7 @@ FOLDER = PDSM + "pdsm-folder-comprehensive"
 FIND_DOCUMENT_REFERENCES = PDSM + "pdsm-find-documentreferences-comprehensive-response"
 FIND_LISTS = PDSM + "pdsm-find-lists-response"
 MHD_LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
+TYPED_VALUES = ("canonical", "Coding")  # the data types the core rules check wherever they occur
 
 
 @dataclass(slots=True)
@@ -46,10 +49,19 @@ class FhirModel:
     terminology: Terminology
     run: ValidationRun
     details: dict[str, Any] = field(default_factory=dict)
+    definitions: dict[str, dict[str, Any]] = field(default_factory=dict)  # StructureDefinitions by canonical URL
+    _typed: dict[str, Located] | None = field(default=None, repr=False)
 
     @property
     def raw(self) -> bytes:
         return self.input.raw
+
+    def typed(self, type_name: str) -> Located:
+        """(value, FHIRPath) of every value of a FHIR data type (``canonical``, ``Coding``) in the payload,
+        nested resources included; one walk per validation serves every rule."""
+        if self._typed is None:
+            self._typed = typed_values(self.resource, type_of(self.resource) or "?", TYPED_VALUES)
+        return self._typed[type_name]
 
     def resources(self) -> Iterable[tuple[dict[str, Any], str]]:
         """The top resource and, for a Bundle, each entry's resource, with its FHIRPath."""
@@ -179,7 +191,7 @@ class FhirValidator:
                         f"{', '.join(unknown)}"))
         run = ValidationRun(resource, known=known, closed_world=closed_world)
         self.checker.validate(resource, chosen, type_of(resource) or "?", run)
-        model = FhirModel(parsed, resource, chosen, self.terminology, run)
+        model = FhirModel(parsed, resource, chosen, self.terminology, run, definitions=self.registry.definitions)
         result.findings.extend(run.findings)
         result.findings.extend(rules.run("fhir", model))
         result.findings[:] = _unique(result.findings)
