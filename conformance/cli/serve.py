@@ -4,10 +4,31 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
+if TYPE_CHECKING:  # imported by the command itself: the CLI starts without the server's dependencies
+    from conformance.server.settings import ServerSettings
+
 DEFAULT_DB = "sqlite:///dmp-reference.db"
+
+
+def _pin_lps_package(settings: ServerSettings) -> str:
+    """Resolve the DMP LPS package of the capture validation once (a later import does not change a running
+    server's checks) and say which one it is, or how to get one."""
+    from conformance.artefacts import INSTALL_HINTS, PackageError
+
+    try:
+        package = settings.lps_package()
+    except PackageError as exc:
+        raise typer.BadParameter(f"{exc.message} ({exc.hint})" if exc.hint else exc.message,
+                                 param_hint="--dmp-lps-package") from exc
+    if package is None:
+        return f"captured SOAP bodies are not checked against the DMP LPS annex XSDs: {INSTALL_HINTS['dmp-lps']}"
+    settings.dmp_lps_package = package.entry or package.root
+    return (f"captured SOAP bodies are checked against the annex XSDs of {package.name} {package.version} "
+            f"({package.short_hash})")
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +50,12 @@ def register(app: typer.Typer) -> None:
         client_ca: Path | None = typer.Option(None, help="CA bundle for mutual TLS: client certificates required."),
         admin: bool = typer.Option(False, help="Enable the /admin seed and reset endpoints."),
         validate_requests: bool = typer.Option(True, help="Run the transport validators on captured requests."),
+        profiles_dir: Path | None = typer.Option(
+            None, "--profiles-dir", envvar="DMP_CONFORMANCE_PROFILES_DIR",
+            help="Cache of imported official packages (default: ~/.cache/dmp-conformance)."),
+        dmp_lps_package: Path | None = typer.Option(
+            None, "--dmp-lps-package", help="DMP LPS package folder whose annex XSDs check the captured SOAP bodies "
+                                            "(default: the most recent one imported with `profiles import`)."),
         log_level: str = typer.Option("info", help="uvicorn log level."),
         fault: list[str] = typer.Option(
             [], "--fault", help="Serve a fault-injected variant (conformance.server.faults; repeatable)."),
@@ -56,7 +83,10 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("--client-ca needs --tls-cert and --tls-key")
         settings = ServerSettings(db_url=db, trust=certificates, lenient_signatures=lenient_signatures,
                                   admin_enabled=admin, validate_requests=validate_requests,
-                                  faults=frozenset(fault))
+                                  faults=frozenset(fault), profiles_dir=profiles_dir,
+                                  dmp_lps_package=dmp_lps_package)
+        if validate_requests:
+            typer.echo(_pin_lps_package(settings))
         if fault:
             from conformance.server.faults import UnknownFault, install
 

@@ -87,8 +87,9 @@ def _validate_capture(store: Store, capture_id: int, data: bytes, path: str, con
     if not any(kind.name == "soap" for kind in kinds()):
         return
     policy = VihfPolicy(trust=list(settings.trust), lenient=settings.lenient_signatures)
-    context = ValidationContext(lenient=settings.lenient_mime,
-                                options={"content_type": content_type, "vihf_policy": policy})
+    context = ValidationContext(profiles_dir=settings.profiles_dir, lenient=settings.lenient_mime,
+                                options={"content_type": content_type, "vihf_policy": policy,
+                                         "dmp_lps_package": settings.dmp_lps_package})
     try:
         result = validate_bytes(data, path, context, kind="soap")
     except Exception:  # a validator defect must not lose the capture

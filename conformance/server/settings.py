@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cryptography import x509
 
+from conformance.artefacts import InstalledPackage, resolve_package
 from conformance.vihf import ReplayCache
 
 DMP_OID = "1.2.250.1.213.4.1.1.1"  # the DMP device / custodian in HL7 v3 messages
@@ -26,6 +28,10 @@ class ServerSettings:
     lenient_mime: bool = True  # accept legacy MTOM captures (LF line endings, no boundary header)
     admin_enabled: bool = False  # /admin/* seed and reset endpoints
     validate_requests: bool = True  # run the transport validators on each captured request (after responding)
+    # the official packages of that validation: the cache of imported packages (None: the default one) and a DMP
+    # LPS package folder (annex XSDs of the SOAP bodies) to use instead of the cache's most recent import
+    profiles_dir: Path | None = None
+    dmp_lps_package: Path | None = None
     max_body_bytes: int = 64 * 1024 * 1024
     body_timeout_seconds: float = 60.0  # whole body must arrive within this (slow clients → 408)
     header_timeout_seconds: float = 10.0  # each request head must arrive within this (slow-loris → 408 / close)
@@ -39,3 +45,10 @@ class ServerSettings:
     break_glass_codes: frozenset[str] = field(default_factory=lambda: frozenset({"bris_de_glace", "urgence"}))
     regulation_codes: frozenset[str] = field(default_factory=lambda: frozenset({"centre_15", "regulation"}))
     faults: frozenset[str] = frozenset()  # fault-injected variant (conformance.server.faults), serve only
+
+    def lps_package(self) -> InstalledPackage | None:
+        """The DMP LPS package whose annex XSDs check the captured SOAP bodies, None when there is none.
+
+        Raises :class:`~conformance.artefacts.PackageError` when ``dmp_lps_package`` is not such a package.
+        """
+        return resolve_package("dmp-lps", self.profiles_dir, explicit=self.dmp_lps_package)
