@@ -265,6 +265,8 @@ class ProfileChecker:
                 self._check_invariants(profile.root, resource, location, run, frame)
                 self._walk(profile.root, resource, location, run, frame)
                 profiled = True
+        if not profiled:
+            self._check_core_invariants(resource, location, run, frame)
         if resource.get("resourceType") == "Bundle" and not profiled:
             # Without a Bundle profile the entries are validated here, against their declared profiles.
             for index, entry in enumerate(array(resource.get("entry"))):
@@ -684,17 +686,30 @@ class ProfileChecker:
     def _check_invariants(self, node: ElementNode, value: Any, location: str, run: ValidationRun,
                           frame: ResourceFrame) -> None:
         for constraint in node.constraints:
-            key, expression = constraint.get("key"), constraint.get("expression")
-            if not expression or key in invariants.NATIVE_KEYS:
-                continue
-            run.stats["invariants"] += 1
-            outcome = invariants.evaluate(expression, value, frame.resource)
-            if outcome is None:
-                run.stats["invariants_skipped"] += 1
-            elif outcome is False:
-                severity = Severity.WARNING if constraint.get("severity") == "warning" else Severity.ERROR
-                run.add(key, f"constraint {key} failed: {constraint.get('human', '')} ({expression})", location,
-                        constraint.get("human", "see the constraint"), severity=severity, element=node.id)
+            self._check_constraint(constraint, value, location, run, frame, node.id)
+
+    def _check_core_invariants(self, resource: dict[str, Any], location: str, run: ValidationRun,
+                               frame: ResourceFrame) -> None:
+        """The core invariants of a resource type no held profile covers, at each node of their path."""
+        for constraint in invariants.core_invariants().get(type_of(resource) or "", []):
+            for node, where in invariants.nodes_at(resource, constraint["path"]):
+                self._check_constraint(constraint, node, location + where[len(type_of(resource) or ""):], run,
+                                       frame, constraint["path"])
+
+    @staticmethod
+    def _check_constraint(constraint: dict[str, Any], value: Any, location: str, run: ValidationRun,
+                          frame: ResourceFrame, element: str) -> None:
+        key, expression = constraint.get("key"), constraint.get("expression")
+        if not expression or key in invariants.NATIVE_KEYS:
+            return
+        run.stats["invariants"] += 1
+        outcome = invariants.evaluate(expression, value, frame.resource)
+        if outcome is None:
+            run.stats["invariants_skipped"] += 1
+        elif outcome is False:
+            severity = Severity.WARNING if constraint.get("severity") == "warning" else Severity.ERROR
+            run.add(key, f"constraint {key} failed: {constraint.get('human', '')} ({expression})", location,
+                    constraint.get("human", "see the constraint"), severity=severity, element=element)
 
 
 # ---------------------------------------------------------------- JSON walks

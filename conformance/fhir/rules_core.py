@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from conformance.findings import Violation, rules
 
@@ -31,3 +31,65 @@ def canonical_urls(model: FhirModel) -> Iterator[Violation]:
         if isinstance(value, str) and not (value.startswith("#") or is_absolute_url(value)):
             yield Violation(f"canonical {value!r} is neither an absolute URL nor a #fragment: canonical URLs must be "
                             "absolute URLs if they are not fragment references", location=where)
+
+
+def _concept_maps(model: FhirModel) -> Iterator[tuple[dict[str, Any], str]]:
+    for resource, path in model.resources():
+        if resource.get("resourceType") == "ConceptMap":
+            yield resource, path
+
+
+def _definition(model: FhirModel, url: Any) -> dict[str, Any] | None:
+    """The StructureDefinition of the loaded packages a canonical names (``|version`` ignored)."""
+    return model.definitions.get(url.split("|", 1)[0]) if isinstance(url, str) else None
+
+
+@rules.register("FHIR-CONCEPTMAP-SCOPE", kind="fhir", title="ConceptMap source[x] and target[x] name ValueSets",
+                hint="put the ValueSets of the mapped codes in source[x] / target[x]; to map the elements of two "
+                     "StructureDefinitions, leave them out and name the definitions in group.source / group.target")
+def concept_map_scopes(model: FhirModel) -> Iterator[Violation]:
+    for resource, path in _concept_maps(model):
+        for side in ("source", "target"):
+            for key in (f"{side}Uri", f"{side}Canonical"):
+                definition = _definition(model, resource.get(key))
+                if definition is not None:
+                    yield Violation(f"{side}[x] {resource[key]!r} is a StructureDefinition: Reference must be to a "
+                                    "ValueSet, but found a StructureDefinition instead", location=f"{path}.{side}")
+
+
+def _element_names(definition: dict[str, Any]) -> set[str]:
+    """Element paths and ids of a StructureDefinition (snapshot, else differential: logical models)."""
+    view = definition.get("snapshot") or definition.get("differential") or {}
+    return {name for element in view.get("element", []) if isinstance(element, dict)
+            for name in (element.get("path"), element.get("id")) if isinstance(name, str)}
+
+
+@rules.register("FHIR-CONCEPTMAP-CODE", kind="fhir",
+                title="codes of a ConceptMap group over StructureDefinitions are element paths of those definitions",
+                hint="write the element path (DocumentReference.subject) or element id "
+                     "(DocumentReference.context.related:referenceIdList) as it appears in the definition")
+def concept_map_element_codes(model: FhirModel) -> Iterator[Violation]:
+    for resource, path in _concept_maps(model):
+        for g, group in enumerate(_items(resource.get("group"))):
+            source, target = _definition(model, group.get("source")), _definition(model, group.get("target"))
+            source_names = _element_names(source) if source else set()
+            target_names = _element_names(target) if target else set()
+            for e, element in enumerate(_items(group.get("element"))):
+                where = f"{path}.group[{g}].element[{e}]"
+                code = element.get("code")
+                if source and isinstance(code, str) and code not in source_names:
+                    yield _unknown_element("source", code, source, f"{where}.code")
+                for t, mapped in enumerate(_items(element.get("target"))):
+                    code = mapped.get("code")
+                    if target and isinstance(code, str) and code not in target_names:
+                        yield _unknown_element("target", code, target, f"{where}.target[{t}].code")
+
+
+def _items(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _unknown_element(side: str, code: str, definition: dict[str, Any], location: str) -> Violation:
+    system = f"{definition.get('url')}|{definition.get('version', '?')}"
+    return Violation(f"The {side} code {code!r} is not valid in the code system {system}: no element of that "
+                     "StructureDefinition has this path or id", location=location)
