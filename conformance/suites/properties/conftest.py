@@ -16,7 +16,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import InvalidArgument
 
+from conformance.generate.xds import DocumentSpec
 from conformance.plugin import Evidence
+from conformance.suites.properties.fhir import FhirDmp
 from conformance.suites.server_role.conftest import embedded_dmp_args, lps_identity, suite_pki  # noqa: F401
 from conformance.suites.server_role.team import Team
 
@@ -46,9 +48,21 @@ def live_examples() -> settings:
                     deadline=None, suppress_health_check=list(HealthCheck), phases=phases)
 
 
+def describe(document: DocumentSpec) -> str:
+    """A generated document as the minimal example notes it."""
+    return f"document: {len(document.content)} bytes {document.content[:80]!r}…, kind {document.kind}, " \
+           f"title {document.title!r}, masked {document.masked}"
+
+
 @pytest.fixture(scope="module")
 def team(sut_url: str, sut_embedded: bool, lps_identity: Any, synthetic_identities: Any) -> Team:  # noqa: F811
     return Team.on(sut_url, sut_embedded, lps_identity, synthetic_identities)
+
+
+@pytest.fixture(scope="module")
+def fhir_dmp(team: Team) -> FhirDmp:
+    """The FHIR PDSm API of the DMP under test (the test skips when it has none)."""
+    return FhirDmp.on(team.url, team.author)
 
 
 @pytest.fixture

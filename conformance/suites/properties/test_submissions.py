@@ -1,4 +1,5 @@
-"""Properties of TD2.1 → TD3.1 → TD3.2 on generated submissions (one fresh DMP patient per test)."""
+"""Properties of TD2.1 → TD3.1 → TD3.2 on generated submissions (one fresh DMP patient per test); the same
+properties through the FHIR PDSm API are in ``test_fhir_submissions.py``."""
 
 from __future__ import annotations
 
@@ -10,22 +11,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.generate.xds import DocumentSpec, Mutation, document_specs, mutations
-from conformance.suites.properties.conftest import live_examples
+from conformance.suites.properties.conftest import describe, live_examples
+from conformance.suites.properties.readback import assert_soap_copy
 from conformance.suites.server_role.team import (
     ALL_STATUSES,
     Team,
     assert_replacement_chain,
     error_codes,
     find,
-    sha1,
 )
 
 Note = Callable[[str], None]
-
-
-def _describe(spec: DocumentSpec) -> str:
-    return f"document: {len(spec.content)} bytes {spec.content[:80]!r}…, kind {spec.kind}, title {spec.title!r}, " \
-           f"masked {spec.masked}"
 
 
 @pytest.mark.requirement("BENCH-DMP-INTEGRITY", "BENCH-DMP-TD2.1", "BENCH-DMP-TD3.2")
@@ -35,16 +31,11 @@ def test_valid_submission_is_retrievable_byte_for_byte(team: Team, minimal_examp
     @live_examples()
     @given(document=document_specs())
     def check(document: DocumentSpec) -> None:
-        minimal_example(_describe(document))
+        minimal_example(describe(document))
         spec = replace(team.spec(patient, b""), document=document)
         registry = team.feed(spec)
         assert registry.success, f"valid submission refused: {error_codes(registry)}"
-        with team.client() as client:
-            entry = find(client, patient)[spec.unique_id]
-            retrieved = client.retrieve([spec.unique_id], patient).xds()
-        assert entry.hash == sha1(document.content), f"registry hash {entry.hash} ≠ SHA-1 of the bytes"
-        assert entry.size == str(len(document.content)), f"registry size {entry.size} ≠ {len(document.content)}"
-        assert [d.content for d in retrieved.documents] == [document.content], "TD3.2 returned other bytes"
+        assert_soap_copy(team, spec)
 
     check()
 
@@ -56,7 +47,7 @@ def test_invalid_submission_is_rejected_with_its_code_and_leaves_no_trace(team: 
     @live_examples()
     @given(document=document_specs(), mutation=mutations())
     def check(document: DocumentSpec, mutation: Mutation) -> None:
-        minimal_example(f"mutation: {mutation.name} (expects {mutation.expected})\n{_describe(document)}")
+        minimal_example(f"mutation: {mutation.name} (expects {mutation.expected})\n{describe(document)}")
         spec = replace(team.spec(patient, b""), document=document)
         with team.client() as client:
             before = find(client, patient, ALL_STATUSES)
@@ -79,7 +70,7 @@ def test_duplicate_unique_ids_are_refused(team: Team, minimal_example: Note) -> 
     @live_examples()
     @given(first=document_specs(masked=st.just(False)), second=document_specs(masked=st.just(False)))
     def check(first: DocumentSpec, second: DocumentSpec) -> None:
-        minimal_example(f"first {_describe(first)}\nsecond {_describe(second)}")
+        minimal_example(f"first {describe(first)}\nsecond {describe(second)}")
         original = replace(team.spec(patient, b""), document=first)
         assert team.feed(original).success
         registry = team.feed(replace(original, document=second))
@@ -99,20 +90,7 @@ def test_replacing_keeps_exactly_one_approved_version(team: Team, minimal_exampl
     @live_examples()
     @given(versions=st.lists(document_specs(masked=st.just(False)), min_size=2, max_size=4))
     def check(versions: list[DocumentSpec]) -> None:
-        minimal_example("\n".join(f"version {n}: {_describe(v)}" for n, v in enumerate(versions)))
+        minimal_example("\n".join(f"version {n}: {describe(v)}" for n, v in enumerate(versions)))
         assert_replacement_chain(team, patient, [replace(team.spec(patient, b""), document=v) for v in versions])
 
     check()
-
-
-@pytest.mark.requirement("BENCH-DMP-INTEGRITY")
-def test_the_same_properties_through_fhir(sut_url: str) -> None:
-    import httpx
-
-    metadata = httpx.get(f"{sut_url}/fhir/metadata", timeout=10.0)
-    if metadata.status_code != 200:
-        pytest.skip(f"the DMP under test exposes no FHIR API (GET /fhir/metadata: HTTP {metadata.status_code}); "
-                    "the properties run through the SOAP transactions only")
-    pytest.skip("FHIR properties (ITI-65 → ITI-67 → ITI-68) are not written yet")
-
-
