@@ -1,7 +1,8 @@
 """Where the project data lives: ``profiles/`` (catalogue, value sets, manifests) and ``load/`` (locust).
 
 From a checkout the folders sit beside the package; an installed wheel carries them as package data
-under ``conformance/_data/``. ``$DMP_CONFORMANCE_DATA`` points at another copy (a site's own catalogue).
+under ``conformance/_data/`` (copied there by ``setup.py``). ``$DMP_CONFORMANCE_DATA`` points at another copy (a
+site's own catalogue); modules resolve their files when imported, so set it before starting the process.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ def data_root() -> Path:
     """The folder holding ``profiles/`` and ``load/``: the env override, the checkout, or the wheel's copy."""
     env = os.environ.get(DATA_ENV)
     if env:
-        return Path(env)
+        return Path(env).expanduser()
     checkout = _PACKAGE.parent
-    if (checkout / "profiles").is_dir():
+    # a source tree, not a site-packages folder where some other distribution installed a "profiles" folder
+    if (checkout / "pyproject.toml").is_file() and (checkout / "profiles").is_dir():
         return checkout
     return _PACKAGE / "_data"
 

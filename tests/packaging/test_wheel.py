@@ -123,19 +123,23 @@ def test_installed_cli_lists_the_catalogue_from_the_wheel(wheel_and_site: tuple[
 
 
 def test_installed_validator_uses_the_shipped_value_sets(wheel_and_site: tuple[Path, Path]) -> None:
-    """A generated TD2.1 whose practiceSettingCode is outside the shipped JDV: the finding needs the value sets."""
+    """A generated TD2.1 given a practiceSettingCode outside the shipped JDV: the finding needs the value sets."""
     _, site = wheel_and_site
     done = _run_installed(site, """
         import json, sys
+        from dataclasses import replace
         from pathlib import Path
         from conformance.generate import DocumentSpec, SubmissionSpec, build_submission
+        from conformance.generate.xds import document_entry
         from conformance.identity import Ins
         from conformance.pki import TestPki
         from conformance.validation import ValidationContext, validate_bytes
-        from conformance.xds import builders
+        from conformance.xds import Code, builders
         spec = SubmissionSpec(Ins("248039263001064", "1.2.250.1.213.1.4.10"), DocumentSpec(b"<x/>"),
                               TestPki.PS_ID_NAT, TestPki.STRUCTURE_ID)
-        body, content_type = builders.td21_request(build_submission(spec)).to_http()
+        unknown = Code("NOT-IN-THE-JDV", "1.2.250.1.213.1.1.4.9", "none")
+        entry = replace(document_entry(spec), practice_setting_code=unknown)
+        body, content_type = builders.td21_request(build_submission(spec, entry=entry)).to_http()
         context = ValidationContext(profiles_dir=Path(sys.argv[1]), options={"content_type": content_type})
         print(json.dumps([f.rule for f in validate_bytes(body, "td21", context, kind="soap").findings]))
     """, str(site.parent / "empty-profiles"))
