@@ -92,3 +92,11 @@ def test_a_signing_key_needs_a_run_dir(signed: tuple[Path, Path, Path]) -> None:
     _, key, results = signed
     code, output = _load("--from-results", results, "--signing-key", key)
     assert code == 2 and "--run-dir" in output
+
+
+def test_an_unsigned_run_directory_is_not_signed_by_the_load_command(signed: tuple[Path, Path, Path]) -> None:
+    run_dir, key, results = signed
+    (run_dir / MANIFEST).unlink()
+    code, output = _load("--from-results", results, "--run-dir", run_dir, "--signing-key", key)
+    assert code == 2 and "not a signed run directory" in output
+    assert not (run_dir / "load").exists()
