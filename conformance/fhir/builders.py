@@ -81,6 +81,7 @@ def document_reference(seed: str, index: int, binary_url: str, content: bytes) -
 
 
 def submission_set(seed: str, items: list[str]) -> dict[str, Any]:
+    """The SubmissionSet List: its source is the author's PractitionerRole, with his organisation (authorOrg)."""
     return {
         "resourceType": "List",
         "id": "submissionset",
@@ -88,8 +89,12 @@ def submission_set(seed: str, items: list[str]) -> dict[str, Any]:
         "text": _text("Lot de soumission"),
         "contained": [
             {"resourceType": "PractitionerRole", "id": "author", "text": _text("Auteur"),
-             "organization": {"reference": "#org"}},
-            {"resourceType": "Organization", "id": "org", "text": _text("Organisation"), "name": "Hôpital"},
+             "practitioner": {"reference": "#practitioner"}, "organization": {"reference": "#org"}},
+            {"resourceType": "Practitioner", "id": "practitioner", "text": _text("Auteur"),
+             "identifier": [{"system": "urn:oid:1.2.250.1.71.4.2.1", "value": "810000012345"}],
+             "name": [{"family": "MARTIN", "given": ["Paul"]}]},
+            {"resourceType": "Organization", "id": "org", "text": _text("Organisation"), "name": "Hôpital",
+             "identifier": [{"system": "urn:oid:1.2.250.1.71.4.2.2", "value": "1750000012"}]},
         ],
         "extension": [
             {"url": "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-designationType",
@@ -102,6 +107,7 @@ def submission_set(seed: str, items: list[str]) -> dict[str, Any]:
                        {"use": "official", "system": RFC3986, "value": _uuid(seed, "submissionset")}],
         "status": "current",
         "mode": "working",
+        "title": "Consultation du 15 janvier 2025",
         "code": {"coding": [{"system": MHD_LIST_TYPES, "code": "submissionset",
                              "display": "SubmissionSet as a FHIR List"}]},
         "subject": {"reference": "Patient/patient-1"},

@@ -15,6 +15,7 @@ from typing import Any
 
 from conformance.identity import INS_OIDS
 from conformance.server.fhir.mapping import (
+    AUTHOR_ORG,
     DESIGNATION_TYPE,
     SOURCE_ID,
     UUID_PREFIX,
@@ -32,9 +33,11 @@ from conformance.store import (
     NewAssociation,
     NewDocument,
     NewEntry,
+    NewFolder,
     NewSubmissionSet,
     Store,
     Submission,
+    canonical_cx,
 )
 
 
@@ -99,6 +102,39 @@ def patient_cx(resource: dict[str, Any], bundle_patients: dict[str, dict[str, An
                     "or a contained sourcePatientInfo with an INS identifier", expression="DocumentReference.subject")
 
 
+def _names(person: dict[str, Any] | None) -> dict[str, list[str]]:
+    """The family and given names of a Practitioner or Patient (every HumanName)."""
+    names = [n for n in _list((person or {}).get("name")) if isinstance(n, dict)]
+    return {"family": [n["family"] for n in names if isinstance(n.get("family"), str)],
+            "given": [g for n in names for g in _list(n.get("given")) if isinstance(g, str)]}
+
+
+def _person(resource: dict[str, Any], reference: Any) -> dict[str, Any] | None:
+    """A contained author or source as searchable facts: its type, identifiers and names (a PractitionerRole
+    stands for its practitioner)."""
+    who = _contained(resource, reference)
+    if who is None:
+        return None
+    kind = who.get("resourceType")
+    person = _contained(resource, who.get("practitioner")) if kind == "PractitionerRole" else who
+    return {"type": kind, "identifiers": _identifier_values(person) or _identifier_values(who), **_names(person)}
+
+
+def set_facts(resource: dict[str, Any]) -> dict[str, Any]:
+    """What ITI-66 searches on a SubmissionSet beyond the XDS columns: title, source (``source``,
+    ``source.given/family``) and the source's organisation (``authorOrg``)."""
+    source = resource.get("source") if isinstance(resource.get("source"), dict) else {}
+    org = next((e.get("valueReference") for e in _list(source.get("extension"))
+                if isinstance(e, dict) and e.get("url") == AUTHOR_ORG), None)
+    organisation = _contained(resource, org)
+    facts: dict[str, Any] = {"title": resource.get("title") if isinstance(resource.get("title"), str) else None,
+                             "source": _person(resource, source)}
+    if organisation is not None:
+        facts["authorOrg"] = {"identifiers": _identifier_values(organisation),
+                              "names": [organisation["name"]] if isinstance(organisation.get("name"), str) else []}
+    return facts
+
+
 def _people(resource: dict[str, Any]) -> tuple[list[str], list[str], str | None]:
     """Author person ids, author institution ids and the legal authenticator, from contained resources."""
     persons: list[str] = []
@@ -115,6 +151,12 @@ def _people(resource: dict[str, Any]) -> tuple[list[str], list[str], str | None]
             institutions += _identifier_values(author)[:1]
     authenticator = _identifier_values(_contained(resource, resource.get("authenticator")))
     return persons, institutions, authenticator[0] if authenticator else None
+
+
+def _author_names(resource: dict[str, Any]) -> list[dict[str, list[str]]]:
+    """The names of the document's authors (``author.given`` / ``author.family`` searches)."""
+    authors = [_person(resource, reference) for reference in _list(resource.get("author"))]
+    return [{"family": a["family"], "given": a["given"]} for a in authors if a and (a["family"] or a["given"])]
 
 
 def _entry_uuid(resource: dict[str, Any], full_url: str | None) -> str:
@@ -179,19 +221,35 @@ def fed_document(store: Store, resource: dict[str, Any], content: bytes, cx: str
         event_codes=[c for c in map(coded_of, _list(context.get("event"))) if c],
         author_persons=persons, author_institutions=institutions, legal_authenticator=authenticator,
         hash=hash_hex(attachment.get("hash")), size=size if isinstance(size, int) else None,
-        metadata={"title": attachment.get("title")} if attachment.get("title") else {})
+        metadata={**({"title": attachment["title"]} if attachment.get("title") else {}),
+                  "authorNames": _author_names(resource)})
     return FedDocument(entry, NewDocument(unique_id, content, mime), _replaced(store, resource, cx), full_url)
 
 
+@dataclass(slots=True)
+class FedFolder:
+    """One Folder List of an ITI-65 bundle: the store's folder and the entryUUIDs (symbolic for documents of
+    the same bundle) of its documents."""
+
+    folder: NewFolder
+    members: list[str]
+    full_url: str | None = None
+
+
 def _submission(sset: NewSubmissionSet, documents: list[FedDocument], repository_id: str,
-                submitter: str) -> Submission:
+                submitter: str, folders: list[FedFolder] | None = None) -> Submission:
     associations = [NewAssociation(f"has-member-{i}", HAS_MEMBER, sset.entry_uuid, d.entry.entry_uuid,
                                    {"SubmissionSetStatus": ["Original"]}) for i, d in enumerate(documents)]
     associations += [NewAssociation(f"rplc-{i}-{j}", RPLC, d.entry.entry_uuid, target)
                      for i, d in enumerate(documents) for j, target in enumerate(d.replaces)]
+    for i, fed in enumerate(folders or []):
+        associations.append(NewAssociation(f"folder-{i}", HAS_MEMBER, sset.entry_uuid, fed.folder.entry_uuid))
+        associations += [NewAssociation(f"folder-{i}-member-{j}", HAS_MEMBER, fed.folder.entry_uuid, member)
+                         for j, member in enumerate(fed.members)]
     return Submission(submission_set=sset, entries=[d.entry for d in documents],
                       documents=[d.document for d in documents], associations=associations,
-                      repository_id=repository_id, submitter_id=submitter)
+                      repository_id=repository_id, submitter_id=submitter,
+                      folders=[f.folder for f in folders or []])
 
 
 def _entries(bundle: dict[str, Any]) -> Iterator[tuple[int, str | None, dict[str, Any], str]]:
@@ -201,10 +259,47 @@ def _entries(bundle: dict[str, Any]) -> Iterator[tuple[int, str | None, dict[str
             yield index, entry.get("fullUrl"), entry["resource"], str(request.get("method") or "")
 
 
-def _is_submission_set(resource: dict[str, Any]) -> bool:
+def list_kind(resource: dict[str, Any]) -> str | None:
+    """``submissionset`` or ``folder`` for a PDSm List (its MHDlistTypes code), else None."""
     codes = resource.get("code", {}).get("coding", []) if isinstance(resource.get("code"), dict) else []
-    return resource.get("resourceType") == "List" and any(
-        isinstance(c, dict) and c.get("code") == "submissionset" for c in _list(codes))
+    kinds = [c.get("code") for c in _list(codes) if isinstance(c, dict)]
+    return next((k for k in kinds if k in ("submissionset", "folder")), None) \
+        if resource.get("resourceType") == "List" else None
+
+
+def _unique_id(resource: dict[str, Any]) -> str:
+    """The uniqueId (identifier use usual) of a List, or a new 2.25 OID when the sender gave none."""
+    identifiers = [i for i in _list(resource.get("identifier")) if isinstance(i, dict)]
+    unique = next((str(i.get("value")) for i in identifiers if i.get("use") == "usual"), None)
+    return unique_id_of(unique or f"2.25.{uuid.uuid4().int}")
+
+
+def _fed_folder(store: Store, index: int, url: str | None, resource: dict[str, Any], cx: str,
+                documents: dict[str, FedDocument], patients: dict[str, dict[str, Any]]) -> FedFolder:
+    """A Folder List: its items are DocumentReferences of the bundle (fullUrl) or already in the DMP."""
+    if patient_cx(resource, patients) != cx:
+        raise FhirError(422, "the Folder's subject differs from the SubmissionSet's",
+                        expression=f"Bundle.entry[{index}].resource.subject")
+    members = []
+    for position, item in enumerate(_list(resource.get("entry"))):
+        reference = str((item.get("item") or {}).get("reference") or "") if isinstance(item, dict) else ""
+        where = f"Bundle.entry[{index}].resource.entry[{position}].item"
+        if reference in documents:
+            members.append(documents[reference].entry.entry_uuid)
+            continue
+        rows = store.versions(lid_of(reference.rsplit("/", 1)[-1])) if reference.startswith("DocumentReference/") \
+            else []
+        if not rows or canonical_cx(rows[0].patient_id) != canonical_cx(cx) or rows[0].status == EntryStatus.DELETED.value:
+            raise FhirError(422, f"Folder item {reference!r} is neither a DocumentReference of the bundle nor a "
+                            "document of this DMP", expression=where)
+        members.append(rows[0].entry_uuid)
+    extensions = {e.get("url"): e for e in _list(resource.get("extension")) if isinstance(e, dict)}
+    designation = extensions.get(DESIGNATION_TYPE, {}).get("valueCodeableConcept")
+    codes = [c for c in (coded_of({"coding": [coding]}) for coding in _list((designation or {}).get("coding"))) if c]
+    title = resource.get("title") if isinstance(resource.get("title"), str) else None
+    folder = NewFolder(entry_uuid=_entry_uuid(resource, url), unique_id=_unique_id(resource), patient_id=cx,
+                       title=title, codes=codes)
+    return FedFolder(folder, members, url)
 
 
 @dataclass(slots=True)
@@ -215,13 +310,14 @@ class ProvidedBundle:
     patient_cx: str
     documents: list[FedDocument]
     entries: list[tuple[int, str | None, dict[str, Any], str]]
+    folders: list[FedFolder] = field(default_factory=list)
 
 
 def provided_bundle(store: Store, bundle: dict[str, Any], repository_id: str, submitter: str) -> ProvidedBundle:
     entries = list(_entries(bundle))
     patients = {url: r for _, url, r, _ in entries if r.get("resourceType") == "Patient" and url}
     binaries = {url: r for _, url, r, _ in entries if r.get("resourceType") == "Binary" and url}
-    sets = [(url, r) for _, url, r, _ in entries if _is_submission_set(r)]
+    sets = [(url, r) for _, url, r, _ in entries if list_kind(r) == "submissionset"]
     if len(sets) != 1:
         raise FhirError(422, f"an ITI-65 bundle carries exactly one SubmissionSet List, found {len(sets)}",
                         expression="Bundle.entry")
@@ -241,16 +337,19 @@ def provided_bundle(store: Store, bundle: dict[str, Any], repository_id: str, su
         document = fed_document(store, resource, content, patient_cx(resource, patients), url)
         document.binary_url = str(attachment.get("url"))
         documents.append(document)
+    by_url = {d.full_url: d for d in documents if d.full_url}
+    folders = [_fed_folder(store, index, url, resource, cx, by_url, patients) for index, url, resource, _
+               in entries if list_kind(resource) == "folder"]
     extensions = {e.get("url"): e for e in _list(set_resource.get("extension")) if isinstance(e, dict)}
-    identifiers = [i for i in _list(set_resource.get("identifier")) if isinstance(i, dict)]
-    unique = next((str(i.get("value")) for i in identifiers if i.get("use") == "usual"), None)
     source = extensions.get(SOURCE_ID, {}).get("valueIdentifier", {})
     sset = NewSubmissionSet(
-        entry_uuid=_entry_uuid(set_resource, set_url), unique_id=unique_id_of(unique or f"2.25.{uuid.uuid4().int}"),
+        entry_uuid=_entry_uuid(set_resource, set_url), unique_id=_unique_id(set_resource),
         patient_id=cx, source_id=unique_id_of(str(source.get("value"))) if isinstance(source, dict)
         and source.get("value") else None, submission_time=xds_time(set_resource.get("date")),
-        content_type_code=coded_of(extensions.get(DESIGNATION_TYPE, {}).get("valueCodeableConcept")))
-    return ProvidedBundle(_submission(sset, documents, repository_id, submitter), cx, documents, entries)
+        content_type_code=coded_of(extensions.get(DESIGNATION_TYPE, {}).get("valueCodeableConcept")),
+        metadata=set_facts(set_resource))
+    return ProvidedBundle(_submission(sset, documents, repository_id, submitter, folders), cx, documents, entries,
+                          folders)
 
 
 def published_document(store: Store, resource: dict[str, Any], repository_id: str,

@@ -23,14 +23,18 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from lxml import etree
+
 from conformance.server.settings import DMP_OID
-from conformance.store import DocumentEntry, EntryStatus, SubmissionSet, coded
+from conformance.store import DocumentEntry, EntryStatus, Folder, SubmissionSet, coded
+from conformance.xds.ebrim import parse_document_entry, parse_submission_set
 
 PDSM_SD = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/"
 IS_ARCHIVED = PDSM_SD + "pdsm-ext-is-archived"
 MHD_SD = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/"
 DESIGNATION_TYPE = MHD_SD + "ihe-designationType"
 SOURCE_ID = MHD_SD + "ihe-sourceId"
+AUTHOR_ORG = MHD_SD + "ihe-authorOrg"
 MHD_LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
 RFC3986 = "urn:ietf:rfc:3986"
 UUID_PREFIX = "urn:uuid:"
@@ -242,20 +246,83 @@ def _instant(dtm: str | None) -> str | None:
     return f"{value}T00:00:00Z" if value and len(value) == 10 else value
 
 
+def _xcn_person(xcn: str | None) -> dict[str, Any] | None:
+    """An XCN (``id^family^given^…``) as the searchable facts :func:`~conformance.server.fhir.feed.set_facts`
+    keeps for a FHIR feed."""
+    parts = (xcn or "").split("^")
+    if not any(parts[:3]):
+        return None
+    return {"type": "Practitioner", "identifiers": [parts[0]] if parts[0] else [],
+            "family": [parts[1]] if len(parts) > 1 and parts[1] else [],
+            "given": [parts[2]] if len(parts) > 2 and parts[2] else []}
+
+
+def set_facts_of(row: SubmissionSet) -> dict[str, Any]:
+    """Title, source and authorOrg of a stored SubmissionSet: kept at a FHIR feed, read from the ebRIM of an
+    ITI-41 one (its first author, as the DMP's SubmissionSets carry one)."""
+    if "source" in row.metadata_json or not row.ebrim:
+        return row.metadata_json
+    sset = parse_submission_set(etree.fromstring(row.ebrim))
+    author = sset.authors[0] if sset.authors else None
+    facts: dict[str, Any] = {"title": sset.title, "source": _xcn_person(author.person if author else None)}
+    institutions = [i.split("^") for i in (author.institutions if author else [])]
+    if institutions:
+        facts["authorOrg"] = {"identifiers": [p[9] for p in institutions if len(p) > 9 and p[9]],
+                              "names": [p[0] for p in institutions if p[0]]}
+    return facts
+
+
+def author_names_of(row: DocumentEntry) -> list[dict[str, list[str]]]:
+    """The authors' names of a stored entry: kept at a FHIR feed, read from the ebRIM of an ITI-41 one."""
+    if "authorNames" in row.metadata_json or not row.ebrim:
+        return list(row.metadata_json.get("authorNames", []))
+    entry = parse_document_entry(etree.fromstring(row.ebrim))
+    people = [_xcn_person(a.person) for a in entry.authors]
+    return [{"family": p["family"], "given": p["given"]} for p in people if p]
+
+
+def _human_name(person: dict[str, Any]) -> list[dict[str, Any]]:
+    name = {k: v for k, v in (("family", (person.get("family") or [None])[0]), ("given", person.get("given")))
+            if v}
+    return [name] if name else []
+
+
+def _source(row: SubmissionSet, facts: dict[str, Any]) -> list[dict[str, Any]]:
+    """The contained resources of ``List.source`` (1..1): the author as a PractitionerRole (or Patient), else
+    the sending system as a Device."""
+    person = facts.get("source") or {}
+    identifiers = [{"value": v} for v in person.get("identifiers", [])]
+    if person.get("type") == "Patient":
+        return [{"resourceType": "Patient", "id": "source", "identifier": identifiers, "name": _human_name(person)}]
+    if person:
+        practitioner = {"resourceType": "Practitioner", "id": "practitioner", "identifier": identifiers,
+                        "name": _human_name(person)}
+        return [{"resourceType": "PractitionerRole", "id": "source",
+                 "practitioner": {"reference": "#practitioner"}}, practitioner]
+    return [{"resourceType": "Device", "id": "source",
+             "identifier": [{"system": RFC3986, "value": unique_id_value(row.source_id or "unknown")}]}]
+
+
 def list_resource(row: SubmissionSet, members: list[str]) -> dict[str, Any]:
     """A stored SubmissionSet as a PDSm SubmissionSet List; ``members`` = logical ids of its documents."""
+    facts = set_facts_of(row)
     extension: list[dict[str, Any]] = []
     if row.content_type_code:
         extension.append({"url": DESIGNATION_TYPE, "valueCodeableConcept": codeable(row.content_type_code)})
     if row.source_id:
         extension.append({"url": SOURCE_ID, "valueIdentifier": {"system": RFC3986,
                                                                 "value": unique_id_value(row.source_id)}})
+    contained = _source(row, facts)
+    source: dict[str, Any] = {"reference": "#source"}
+    organisation = facts.get("authorOrg")
+    if organisation:
+        contained.append({"resourceType": "Organization", "id": "org",
+                          "identifier": [{"value": v} for v in organisation.get("identifiers", [])],
+                          **({"name": organisation["names"][0]} if organisation.get("names") else {})})
+        source["extension"] = [{"url": AUTHOR_ORG, "valueReference": {"reference": "#org"}}]
     resource: dict[str, Any] = {
         "resourceType": "List", "id": fhir_id(row.entry_uuid),
-        "meta": {"profile": [PDSM_SD + "pdsm-submissionset-comprehensive"]},
-        # source (1..1): the sending system, the only source the XDS SubmissionSet columns keep
-        "contained": [{"resourceType": "Device", "id": "source",
-                       "identifier": [{"system": RFC3986, "value": unique_id_value(row.source_id or "unknown")}]}],
+        "meta": {"profile": [PDSM_SD + "pdsm-submissionset-comprehensive"]}, "contained": contained,
     }
     if extension:
         resource["extension"] = extension
@@ -263,12 +330,37 @@ def list_resource(row: SubmissionSet, members: list[str]) -> dict[str, Any]:
         "identifier": [{"use": "usual", "system": RFC3986, "value": unique_id_value(row.unique_id)},
                        {"use": "official", "system": RFC3986, "value": row.entry_uuid}],
         "status": "current", "mode": "working",
-        "code": {"coding": [{"system": MHD_LIST_TYPES, "code": "submissionset"}]},
-        "subject": subject(row.patient_id),
-        "source": {"reference": "#source"},
     })
+    if facts.get("title"):
+        resource["title"] = facts["title"]
+    resource.update({"code": {"coding": [{"system": MHD_LIST_TYPES, "code": "submissionset"}]},
+                     "subject": subject(row.patient_id), "source": source})
     if _instant(row.submission_time):
         resource["date"] = _instant(row.submission_time)
+    if members:
+        resource["entry"] = [{"item": {"reference": f"DocumentReference/{m}"}} for m in members]
+    return resource
+
+
+def folder_resource(row: Folder, members: list[str]) -> dict[str, Any]:
+    """A stored Folder as a PDSm Folder List (codeList ↔ ``designationType``, lastUpdateTime ↔ ``date``);
+    ``members`` = logical ids of its documents."""
+    resource: dict[str, Any] = {
+        "resourceType": "List", "id": fhir_id(row.entry_uuid),
+        "meta": {"profile": [PDSM_SD + "pdsm-folder-comprehensive"]},
+    }
+    codes = [c for c in map(codeable, row.codes) if c]
+    if codes:  # designationType is 1..1: the first code (a Folder fed over ITI-41 may have several)
+        resource["extension"] = [{"url": DESIGNATION_TYPE, "valueCodeableConcept": codes[0]}]
+    resource.update({
+        "identifier": [{"use": "usual", "system": RFC3986, "value": unique_id_value(row.unique_id)},
+                       {"use": "official", "system": RFC3986, "value": row.entry_uuid}],
+        "status": "current", "mode": "working", **({"title": row.title} if row.title else {}),
+        "code": {"coding": [{"system": MHD_LIST_TYPES, "code": "folder"}]},
+        "subject": subject(row.patient_id),
+    })
+    if _instant(row.last_update_time):
+        resource["date"] = _instant(row.last_update_time)
     if members:
         resource["entry"] = [{"item": {"reference": f"DocumentReference/{m}"}} for m in members]
     return resource

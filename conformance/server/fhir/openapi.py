@@ -119,10 +119,16 @@ JSON_PATCH_BODY = _body({"type": "array", "minItems": 1, "items": {
 SEARCH_PARAMS = {
     "DocumentReference": ["patient", "patient.identifier", "status", "identifier", "type", "category", "setting",
                           "facility", "format", "security-label", "event", "date", "creation", "period",
-                          "period-start", "period-end", "isArchived", "relatesto", "_count"],
+                          "period-start", "period-end", "isArchived", "relatesto", "author", "author.identifier",
+                          "author.given", "author.family", "_count"],
     "List": ["patient", "patient.identifier", "code", "status", "identifier", "isArchived", "designationType",
-             "sourceId", "date"],
+             "sourceId", "date", "title", "source", "source.given", "source.family", "authorOrg"],
 }
+# FHIR search types of the parameters that are not tokens
+SEARCH_TYPES = {"date": "date", "creation": "date", "period": "date", "period-start": "date", "period-end": "date",
+                "_count": "number", "patient": "reference", "author": "reference", "source": "reference",
+                "authorOrg": "reference", "relatesto": "reference", "title": "string", "author.given": "string",
+                "author.family": "string", "source.given": "string", "source.family": "string"}
 
 
 def capability_statement(base: str) -> dict[str, Any]:
@@ -130,9 +136,9 @@ def capability_statement(base: str) -> dict[str, Any]:
     def resource(kind: str, interactions: list[str], **extra: Any) -> dict[str, Any]:
         entry: dict[str, Any] = {"type": kind, "interaction": [{"code": i} for i in interactions]}
         if kind in SEARCH_PARAMS:
-            entry["searchParam"] = [{"name": n, "type": "date" if n in ("date", "creation", "period", "period-start",
-                                                                         "period-end") else "number"
-                                     if n == "_count" else "reference" if n == "patient" else "token"}
+            entry["searchParam"] = [{"name": n, "type": SEARCH_TYPES.get(n, "token"),
+                                     **({"documentation": "modifiers :exact and :contains"}
+                                        if SEARCH_TYPES.get(n) == "string" else {})}
                                     for n in SEARCH_PARAMS[kind]]
         return {**entry, **extra}
 

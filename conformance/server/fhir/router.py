@@ -62,8 +62,15 @@ DATE = r"^(eq|gt|lt|ge|le|sa|eb|ap)?[0-9]{4}(-[0-9]{2}(-[0-9]{2}(T[0-9]{2}:[0-9]
        r"(Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?$"
 INS_IDENTIFIER = r"^urn:oid:1\.2\.250\.1\.213\.1\.4\.(8|9|10|11)\|[0-9A-Za-z]{1,32}$"
 PATIENT = r"^(Patient/)?[0-9A-Za-z]{1,32}$"
+REFERENCE = r"^([A-Z][A-Za-z]{1,63}/)?[0-9A-Za-z\-\.]{1,64}$"  # Type/id or id (the id is a national id)
 ResourceId = Annotated[str, Path(pattern=FHIR_ID, examples=["8f1b6a2e-3c4d-4e5f-9a0b-1c2d3e4f5a6b"])]
 Tokens = Annotated[list[str] | None, Query(min_length=1)]
+References = Annotated[list[Annotated[str, Query(pattern=REFERENCE)]] | None, Query()]
+
+
+def _strings(alias: str) -> Any:
+    """A FHIR string parameter (its ``:exact`` / ``:contains`` forms are read from the query string)."""
+    return Query(alias=alias, min_length=1)
 TRANSACTIONS = {"provide_bundle": "ITI-65", "search_lists": "ITI-66", "read_list": "ITI-66",
                 "search_document_references": "ITI-67", "search_document_references_by_post": "ITI-67", "read_document_reference": "ITI-67",
                 "read_binary": "ITI-68", "publish_document_reference": "ITI-105",
@@ -75,6 +82,11 @@ UNCAPTURED = {"issue_token"}  # a bearer token must not be readable from /captur
 
 def _token(values: list[str] | None) -> list[str]:
     return list(values or [])
+
+
+def _string(request: Request, name: str) -> services.StringSearch:
+    """String parameter ``name`` with its modifiers, as sent."""
+    return services.string_parameters(list(request.query_params.multi_items()), name)
 
 
 class TokenRequest(BaseModel):
@@ -269,7 +281,10 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
                                     Query(alias="period-start")] = None,
             period_end: Annotated[list[Annotated[str, Query(pattern=DATE)]] | None, Query(alias="period-end")] = None,
             is_archived: Annotated[str | None, Query(alias="isArchived", pattern="^(true|false)$")] = None,
-            relatesto: Tokens = None,
+            relatesto: Tokens = None, author: References = None,
+            author_identifier: Annotated[list[str] | None, Query(alias="author.identifier", min_length=1)] = None,
+            author_given: Annotated[list[str] | None, _strings("author.given")] = None,
+            author_family: Annotated[list[str] | None, _strings("author.family")] = None,
             count: Annotated[int | None, Query(alias="_count", ge=0, le=1000)] = None) -> Response:
         search = services.DocumentSearch(
             patient=patient, patient_identifier=patient_identifier, status=_token(status),
@@ -277,7 +292,8 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
             facility=_token(facility), format=_token(format), security_label=_token(security_label),
             event=_token(event), date=_token(date) + _token(creation), period_start=_token(period_start)
             + _token(period), period_end=_token(period_end), is_archived=is_archived, relatesto=_token(relatesto),
-            count=count)
+            author=_token(author) + _token(author_identifier), author_given=_string(request, "author.given"),
+            author_family=_string(request, "author.family"), count=count)
         answer = await run_in_threadpool(services.search_documents, call(request, who), search, str(request.url))
         return respond(request, answer)
 
@@ -368,15 +384,23 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
             designation_type: Annotated[list[str] | None, Query(alias="designationType", min_length=1)] = None,
             source_id: Annotated[list[str] | None, Query(alias="sourceId", min_length=1)] = None,
             date: Annotated[list[Annotated[str, Query(pattern=DATE)]] | None, Query()] = None,
-            is_archived: Annotated[str | None, Query(alias="isArchived", pattern="^(true|false)$")] = None) -> Response:
+            is_archived: Annotated[str | None, Query(alias="isArchived", pattern="^(true|false)$")] = None,
+            title: Annotated[list[str] | None, _strings("title")] = None, source: References = None,
+            source_given: Annotated[list[str] | None, _strings("source.given")] = None,
+            source_family: Annotated[list[str] | None, _strings("source.family")] = None,
+            author_org: Annotated[list[Annotated[str, Query(pattern=REFERENCE)]] | None, Query(alias="authorOrg")]
+            = None) -> Response:
         search = services.ListSearch(
             patient=patient, patient_identifier=patient_identifier, code=_token(code), status=_token(status),
             identifier=_token(identifier), designation_type=_token(designation_type), source_id=_token(source_id),
-            date=_token(date), is_archived=is_archived)
+            date=_token(date), is_archived=is_archived, title=_string(request, "title"), source=_token(source),
+            source_given=_string(request, "source.given"), source_family=_string(request, "source.family"),
+            author_org=_token(author_org))
         answer = await run_in_threadpool(services.search_lists, call(request, who), search, str(request.url))
         return respond(request, answer)
 
-    @router.get("/List/{rid}", name="read_list", summary="Read a SubmissionSet List", responses=READ_RESPONSES)
+    @router.get("/List/{rid}", name="read_list", summary="Read a SubmissionSet or Folder List",
+                responses=READ_RESPONSES)
     async def read_list(request: Request, who: Authenticated, rid: ResourceId) -> Response:
         return respond(request, await run_in_threadpool(services.read_list, call(request, who), rid))
 

@@ -8,6 +8,7 @@ the SOAP services do (the DMP transaction names are kept: TD2.1 feed, TD3.1 find
 from __future__ import annotations
 
 import copy
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,15 +30,24 @@ from conformance.server.access import (
 )
 from conformance.server.errors import server_finding
 from conformance.server.exchange import Exchange, facts_of, facts_of_entry
-from conformance.server.fhir.feed import FedDocument, cx_of_identifier, provided_bundle, published_document
+from conformance.server.fhir.feed import (
+    FedDocument,
+    cx_of_identifier,
+    list_kind,
+    provided_bundle,
+    published_document,
+)
 from conformance.server.fhir.mapping import (
     IS_ARCHIVED,
     UUID_PREFIX,
+    author_names_of,
     coded_of,
     document_reference,
     fhir_id,
+    folder_resource,
     lid_of,
     list_resource,
+    set_facts_of,
     token_to_coded,
     unique_id_of,
 )
@@ -45,15 +55,20 @@ from conformance.server.fhir.outcome import FhirError, refused, store_refusal
 from conformance.server.identity import Authentication
 from conformance.server.settings import ServerSettings
 from conformance.store import (
+    HAS_MEMBER,
     RPLC,
     DocumentEntry,
     EntryStatus,
     FindDocumentsQuery,
+    FindFoldersQuery,
+    Folder,
     NewEntry,
     Patient,
     Store,
     StoreError,
     Submission,
+    SubmissionResult,
+    SubmissionSet,
 )
 from conformance.store.fhir import submission_sets_of_patient
 
@@ -62,6 +77,8 @@ FHIR_STATUSES = {"current": (EntryStatus.APPROVED.value, EntryStatus.ARCHIVED.va
                  "superseded": (EntryStatus.DEPRECATED.value,)}
 PATCHABLE = {"securityLabel", "status", "extension", "meta"}  # PDSm st_maj: anything else → 405
 DATE_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
+STRING_MODIFIERS = ("", "exact", "contains")
+StringSearch = list[tuple[str, str]]  # (modifier, value) of a FHIR string parameter: "", exact or contains
 
 
 @dataclass(slots=True)
@@ -97,6 +114,43 @@ class FhirCall:
 def _values(raw: Sequence[str]) -> list[str]:
     """Repeated parameters and comma-separated alternatives (FHIR OR) flattened."""
     return [v.strip() for item in raw for v in item.split(",") if v.strip()]
+
+
+def _folded(text: str) -> str:
+    """FHIR string search compares without case and accents."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+
+
+def _string_match(search: StringSearch, values: Sequence[str]) -> bool:
+    """Every parameter matches one of ``values`` (AND), each being comma-separated alternatives (OR): starts
+    with by default, ``:exact`` equal, ``:contains`` anywhere."""
+    def one(modifier: str, wanted: str, value: str) -> bool:
+        if modifier == "exact":
+            return value == wanted
+        return _folded(wanted) in _folded(value) if modifier == "contains" else \
+            _folded(value).startswith(_folded(wanted))
+
+    return all(any(one(modifier, wanted, value) for wanted in _values([raw]) for value in values)
+               for modifier, raw in search)
+
+
+def string_parameters(parameters: Sequence[tuple[str, str]], name: str) -> StringSearch:
+    """The values of string parameter ``name`` with its modifiers (``name:exact=…``) from (key, value) pairs."""
+    found = []
+    for key, value in parameters:
+        base, _, modifier = key.partition(":")
+        if base != name:
+            continue
+        if modifier not in STRING_MODIFIERS:
+            raise FhirError(400, f"{key}: only the exact and contains modifiers are supported", expression=key)
+        found.append((modifier, value))
+    return found
+
+
+def _referenced_ids(values: Sequence[str]) -> set[str]:
+    """``Type/id``, ``system|value`` or a bare id → the ids (the bench names professionals and organisations by
+    their national id, as it names patients by their INS)."""
+    return {v.rsplit("/", 1)[-1].rpartition("|")[2] for v in _values(values)}
 
 
 def _patient_cx(patient: str | None, patient_identifier: str | None) -> str:
@@ -219,6 +273,9 @@ class DocumentSearch:
     period_end: list[str] = field(default_factory=list)
     is_archived: str | None = None
     relatesto: list[str] = field(default_factory=list)
+    author: list[str] = field(default_factory=list)  # author and author.identifier: the author's id
+    author_given: StringSearch = field(default_factory=list)
+    author_family: StringSearch = field(default_factory=list)
     count: int | None = None
 
     @classmethod
@@ -235,7 +292,11 @@ class DocumentSearch:
             raise FhirError(400, "_count is an integer from 0 to 1000", expression="_count")
         many = {name: list(parameters.get(name) or []) for name in (
             "status", "identifier", "type", "category", "setting", "facility", "format", "event", "relatesto")}
+        pairs = [(key, value) for key, values in parameters.items() for value in values]
         return cls(patient=one("patient"), patient_identifier=one("patient.identifier"),
+                   author=[*parameters.get("author", []), *parameters.get("author.identifier", [])],
+                   author_given=string_parameters(pairs, "author.given"),
+                   author_family=string_parameters(pairs, "author.family"),
                    security_label=list(parameters.get("security-label") or []),
                    date=[*parameters.get("date", []), *parameters.get("creation", [])],
                    period_start=[*parameters.get("period-start", []), *parameters.get("period", [])],
@@ -275,6 +336,7 @@ def search_documents(call: FhirCall, search: DocumentSearch, self_url: str) -> d
         format_codes=[token_to_coded(t) for t in _values(search.format)],
         event_codes=[token_to_coded(t) for t in _values(search.event)],
         confidentiality_codes=[token_to_coded(t) for t in _values(search.security_label)],
+        author_persons=sorted(_referenced_ids(search.author)),
         creation_from=creation[0], creation_to=creation[1], service_start_from=start[0],
         service_start_to=start[1], service_stop_from=stop[0], service_stop_to=stop[1], limit=limit + 1)
     rows = call.store.find_documents(query)
@@ -284,6 +346,8 @@ def search_documents(call: FhirCall, search: DocumentSearch, self_url: str) -> d
         wanted = {i for i in identifiers} | {f"{UUID_PREFIX}{i}" for i in identifiers}
         rows = [r for r in rows if r.unique_id in wanted or r.entry_uuid in wanted or r.lid in wanted]
     rows = _latest(call.store, rows)
+    if search.author_given or search.author_family:
+        rows = [r for r in rows if _author_matches(r, search)]
     if search.relatesto:
         targets = {v.rsplit("/", 1)[-1] for v in _values(search.relatesto)}
         replaced = _replaced_ids(call.store, rows)
@@ -291,6 +355,13 @@ def search_documents(call: FhirCall, search: DocumentSearch, self_url: str) -> d
     visible = [r for r in rows if check_visible(call.caller, dmp, facts_of(r))]
     shown = visible[:search.count] if search.count is not None else visible
     return searchset(call, "DocumentReference", resources_of(call, shown), len(visible), self_url)
+
+
+def _author_matches(row: DocumentEntry, search: DocumentSearch) -> bool:
+    """``author.given`` / ``author.family``: one author has matching names for every parameter."""
+    return any(_string_match(search.author_given, name["given"]) and _string_match(search.author_family,
+                                                                                   name["family"])
+               for name in author_names_of(row))
 
 
 def _document(call: FhirCall, resource_id: str, action: str) -> tuple[DocumentEntry, Patient]:
@@ -333,6 +404,16 @@ class ListSearch:
     source_id: list[str] = field(default_factory=list)
     date: list[str] = field(default_factory=list)
     is_archived: str | None = None
+    title: StringSearch = field(default_factory=list)
+    source: list[str] = field(default_factory=list)  # the source's id (reference or identifier)
+    source_given: StringSearch = field(default_factory=list)
+    source_family: StringSearch = field(default_factory=list)
+    author_org: list[str] = field(default_factory=list)  # the source organisation's id
+
+    @property
+    def about_source(self) -> bool:
+        """Parameters only a SubmissionSet can match (a Folder has no source: PDSm ``source`` 0..0)."""
+        return bool(self.source_id or self.source or self.source_given or self.source_family or self.author_org)
 
 
 def _coded_match(wanted: Sequence[str], stored: str | None) -> bool:
@@ -342,25 +423,45 @@ def _coded_match(wanted: Sequence[str], stored: str | None) -> bool:
 
 
 def search_lists(call: FhirCall, search: ListSearch, self_url: str) -> dict[str, Any]:
+    """ITI-66: the patient's SubmissionSets and Folders (``code`` chooses; both when absent)."""
     cx = _patient_cx(search.patient, search.patient_identifier)
     found, dmp = _reader_access(call, cx, "find lists")
-    codes = {c.rpartition("|")[2] for c in _values(search.code)}
-    statuses = set(_values(search.status))
-    if codes - {"submissionset", "folder"} or statuses - {"current"} or codes == {"folder"} \
-            or search.is_archived == "true":
-        # the store keeps no folders; SubmissionSets are always current and never archived
+    codes = {c.rpartition("|")[2] for c in _values(search.code)} or {"submissionset", "folder"}
+    if set(_values(search.status)) - {"current"} or search.is_archived == "true":
+        # SubmissionSets and Folders are always current and never archived
         return searchset(call, "List", [], 0, self_url)
     ids = [unique_id_of(v.partition("|")[2] or v) for v in _values(search.identifier)]
-    rows = submission_sets_of_patient(call.store, found.cx, unique_ids=ids,
-                                      entry_uuids=ids + [f"{UUID_PREFIX}{i}" for i in ids],
-                                      limit=call.settings.max_query_results)
+    ids += [f"{UUID_PREFIX}{i}" for i in ids]
     designations = [token_to_coded(t) for t in _values(search.designation_type)]
-    sources = {unique_id_of(v.partition("|")[2] or v) for v in _values(search.source_id)}
     low, high = _date_bounds(_values(search.date), "date")
-    rows = [r for r in rows if (not designations or _coded_match(designations, r.content_type_code))
-            and (not sources or r.source_id in sources) and _within(r.submission_time, low, high)]
-    resources = [_list_of(call, row.entry_uuid, dmp) for row in rows]
-    return searchset(call, "List", [r for r in resources if r], len(resources), self_url)
+    limit = call.settings.max_query_results
+    resources: list[dict[str, Any]] = []
+    if "submissionset" in codes:
+        rows = submission_sets_of_patient(call.store, found.cx, unique_ids=ids, entry_uuids=ids, limit=limit)
+        rows = [r for r in rows if (not designations or _coded_match(designations, r.content_type_code))
+                and _within(r.submission_time, low, high) and _set_matches(r, search)]
+        resources += [_list_of(call, row, dmp) for row in rows]
+    if "folder" in codes and not search.about_source:
+        folders = call.store.find_folders(FindFoldersQuery(patient_id=found.cx, codes=designations,
+                                                           updated_from=low, updated_to=high, ids=ids, limit=limit))
+        resources += [_list_of(call, row, dmp) for row in folders
+                      if _string_match(search.title, [row.title] if row.title else [])]
+    return searchset(call, "List", resources, len(resources), self_url)
+
+
+def _set_matches(row: SubmissionSet, search: ListSearch) -> bool:
+    """sourceId, title, source (id, names) and authorOrg of a SubmissionSet."""
+    facts = set_facts_of(row)
+    source = facts.get("source") or {}
+    organisation = facts.get("authorOrg") or {}
+    sources = {unique_id_of(v.partition("|")[2] or v) for v in _values(search.source_id)}
+    return ((not sources or row.source_id in sources)
+            and _string_match(search.title, [facts["title"]] if facts.get("title") else [])
+            and (not search.source or bool(_referenced_ids(search.source) & set(source.get("identifiers", []))))
+            and _string_match(search.source_given, source.get("given", []))
+            and _string_match(search.source_family, source.get("family", []))
+            and (not search.author_org
+                 or bool(_referenced_ids(search.author_org) & set(organisation.get("identifiers", [])))))
 
 
 def _within(dtm: str | None, low: str | None, high: str | None) -> bool:
@@ -370,28 +471,28 @@ def _within(dtm: str | None, low: str | None, high: str | None) -> bool:
     return bool(dtm) and (low is None or digits >= low) and (high is None or digits < high)
 
 
-def _list_of(call: FhirCall, entry_uuid: str, dmp: DmpState) -> dict[str, Any] | None:
-    found = call.store.submission_set_and_contents(entry_uuid)
-    if found is None:
-        return None
-    sset, rows, _ = found
-    members = [fhir_id(r.lid) for r in rows if check_visible(call.caller, dmp, facts_of(r))
-               and r.status != EntryStatus.DELETED.value]
-    return list_resource(sset, sorted(set(members)))
+def _list_of(call: FhirCall, row: SubmissionSet | Folder, dmp: DmpState) -> dict[str, Any]:
+    """A SubmissionSet or Folder List with the documents the caller may see."""
+    members = [a for a in call.store.associations([row.entry_uuid], [HAS_MEMBER]) if a.source == row.entry_uuid]
+    lids = {r.lid for r in call.store.entries(uuids=[a.target for a in members])}
+    latest = [call.store.versions(lid)[0] for lid in lids]  # masking made newer metadata versions
+    visible = sorted({fhir_id(r.lid) for r in latest if check_visible(call.caller, dmp, facts_of(r))
+                      and r.status != EntryStatus.DELETED.value})
+    return folder_resource(row, visible) if isinstance(row, Folder) else list_resource(row, visible)
 
 
 def read_list(call: FhirCall, resource_id: str) -> dict[str, Any]:
-    sset = call.store.submission_set(f"{UUID_PREFIX}{resource_id}")
-    if sset is None:
+    row = call.store.submission_set(lid_of(resource_id)) or call.store.folder(lid_of(resource_id))
+    if row is None:
         call.record("read list", None, target=resource_id, detail="unknown list")
         raise FhirError(404, f"no List {resource_id}")
-    _, dmp = _reader_access(call, sset.patient_id, "read list")
-    return _list_of(call, sset.entry_uuid, dmp) or {}
+    _, dmp = _reader_access(call, row.patient_id, "read list")
+    return _list_of(call, row, dmp)
 
 
 # --- ITI-65 / ITI-105 feeds -------------------------------------------------------------------------------------
 
-def _feed(call: FhirCall, submission: Submission, cx: str, documents: list[FedDocument]) -> list[str]:
+def _feed(call: FhirCall, submission: Submission, cx: str, documents: list[FedDocument]) -> SubmissionResult:
     """TD2.1 on the store: access and author rules (and on replaced documents), then one atomic registration."""
     patient, dmp = call.patient(cx)
     for document in documents:
@@ -407,20 +508,19 @@ def _feed(call: FhirCall, submission: Submission, cx: str, documents: list[FedDo
     if not decision:
         raise refused(decision.code, decision.reason)
     try:
-        result = call.store.register_submission(submission)
+        return call.store.register_submission(submission)
     except StoreError as exc:
         raise store_refusal(exc) from exc
-    return [result.entry_uuids[d.entry.entry_uuid] for d in documents]
 
 
 def provide_bundle(call: FhirCall, bundle: dict[str, Any]) -> dict[str, Any]:
     """ITI-65 → transaction-response, one entry per request entry in the same order."""
     call.transaction = "TD2.1"
     provided = provided_bundle(call.store, bundle, call.settings.repository_id, call.caller.actor_id)
-    stored = _feed(call, provided.submission, provided.patient_cx, provided.documents)
-    by_url = {d.full_url: fhir_id(uuid_) for d, uuid_ in zip(provided.documents, stored, strict=True)}
-    stored_set = call.store.submission_set(provided.submission.submission_set.unique_id)
-    set_id = fhir_id(stored_set.entry_uuid) if stored_set is not None else None
+    result = _feed(call, provided.submission, provided.patient_cx, provided.documents)
+    by_url = {d.full_url: fhir_id(result.entry_uuids[d.entry.entry_uuid]) for d in provided.documents}
+    by_url |= {f.full_url: fhir_id(result.folder_uuids[f.folder.entry_uuid]) for f in provided.folders}
+    set_id = fhir_id(result.submission_set_uuid)
     responses = []
     for _, url, resource, method in provided.entries:
         kind = resource.get("resourceType")
@@ -429,6 +529,8 @@ def provide_bundle(call: FhirCall, bundle: dict[str, Any]) -> dict[str, Any]:
         elif kind == "Binary":
             doc = next((by_url[d.full_url] for d in provided.documents if d.binary_url == url), None)
             location, status = f"Binary/{doc}", "201 Created"
+        elif list_kind(resource) == "folder":
+            location, status = f"List/{by_url.get(url)}", "201 Created"
         elif kind == "List":
             location, status = f"List/{set_id}", "201 Created"
         else:
@@ -441,8 +543,8 @@ def publish(call: FhirCall, resource: dict[str, Any]) -> dict[str, Any]:
     """ITI-105 simplified publish → the created DocumentReference."""
     call.transaction = "TD2.1"
     submission, fed = published_document(call.store, resource, call.settings.repository_id, call.caller.actor_id)
-    stored = _feed(call, submission, fed.entry.patient_id, [fed])
-    return resource_of(call, call.store.entries(uuids=stored)[0])
+    result = _feed(call, submission, fed.entry.patient_id, [fed])
+    return resource_of(call, call.store.entries(uuids=[result.entry_uuids[fed.entry.entry_uuid]])[0])
 
 
 # --- metadata updates (PATCH) -----------------------------------------------------------------------------------
@@ -588,7 +690,7 @@ def _entry_of_row(row: DocumentEntry, confidentiality: list[str]) -> NewEntry:
         author_persons=list(summary.get("authorPersons", [])),
         author_institutions=list(summary.get("authorInstitutions", [])),
         legal_authenticator=summary.get("legalAuthenticator"),
-        metadata={k: v for k, v in summary.items() if k == "title"}, ebrim=row.ebrim)
+        metadata={k: v for k, v in summary.items() if k in ("title", "authorNames")}, ebrim=row.ebrim)
 
 
 def resolve_identifier(call: FhirCall, identifier: str) -> str:

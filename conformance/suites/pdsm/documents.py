@@ -44,10 +44,12 @@ def _set_author(resource: dict[str, Any], author: str) -> None:
 
 
 def provide_bundle(ins: str, *, documents: int = 1, author: str = AUTHOR_ID, content: bytes | None = None,
-                   replaces: str | None = None) -> dict[str, Any]:
+                   replaces: str | None = None, folder: bool = False,
+                   filed: tuple[str, ...] = ()) -> dict[str, Any]:
     """An ITI-65 bundle for patient ``ins`` with new identifiers; ``replaces`` = the logical id of the
-    DocumentReference the (first) document replaces (relatesTo replaces)."""
-    bundle = iti65_bundle(documents=documents, seed=str(uuid.uuid4()))
+    DocumentReference the (first) document replaces (relatesTo replaces); ``folder`` adds a Folder List of
+    the new documents and of the DocumentReferences already published whose logical ids are ``filed``."""
+    bundle = iti65_bundle(documents=documents, seed=str(uuid.uuid4()), with_folder=folder)
     for entry in bundle["entry"]:
         resource = entry["resource"]
         kind = resource["resourceType"]
@@ -61,6 +63,9 @@ def provide_bundle(ins: str, *, documents: int = 1, author: str = AUTHOR_ID, con
         elif kind == "List":
             resource["identifier"][0]["value"] = f"urn:oid:{fresh_oid()}"
             resource["subject"] = {"identifier": {"system": f"urn:oid:{INS_TEST_OID}", "value": ins}}
+            _set_author(resource, author)
+            if resource["code"]["coding"][0]["code"] == "folder":
+                resource["entry"] += [{"item": {"reference": f"DocumentReference/{rid}"}} for rid in filed]
     if content is not None:
         _set_content(bundle, content)
     return bundle
