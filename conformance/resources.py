@@ -14,16 +14,21 @@ DATA_ENV = "DMP_CONFORMANCE_DATA"
 _PACKAGE = Path(__file__).resolve().parent
 
 
+def source_tree() -> Path | None:
+    """The checkout the package runs from, or None for an installed wheel."""
+    checkout = _PACKAGE.parent
+    # a source tree, not a site-packages folder where some other distribution installed a "profiles" folder
+    if (checkout / "pyproject.toml").is_file() and (checkout / "profiles").is_dir():
+        return checkout
+    return None
+
+
 def data_root() -> Path:
     """The folder holding ``profiles/`` and ``load/``: the env override, the checkout, or the wheel's copy."""
     env = os.environ.get(DATA_ENV)
     if env:
         return Path(env).expanduser()
-    checkout = _PACKAGE.parent
-    # a source tree, not a site-packages folder where some other distribution installed a "profiles" folder
-    if (checkout / "pyproject.toml").is_file() and (checkout / "profiles").is_dir():
-        return checkout
-    return _PACKAGE / "_data"
+    return source_tree() or _PACKAGE / "_data"
 
 
 def profiles_path(*parts: str) -> Path:

@@ -9,7 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+import conformance
 from conformance.requirements import PROFILES, Catalogue, CatalogueError, compute_coverage, load_catalogue
+from conformance.resources import source_tree
 
 requirements_app = typer.Typer(
     help="The requirement catalogue (YAML + registered rules) and its test coverage.", no_args_is_help=True
@@ -34,9 +36,10 @@ def _catalogue(directory: Path | None) -> Catalogue:
 
 
 def default_test_paths() -> list[Path]:
-    """``tests/`` and ``conformance/suites/`` of the source tree, those that exist."""
-    root = Path(__file__).resolve().parents[2]
-    return [p for p in (root / "tests", root / "conformance" / "suites") if p.is_dir()]
+    """The shipped suites, and ``tests/`` too when running from a source tree."""
+    tree = source_tree()
+    candidates = [Path(conformance.__file__).parent / "suites", *([tree / "tests"] if tree else [])]
+    return [p for p in candidates if p.is_dir()]
 
 
 @requirements_app.command("list")
