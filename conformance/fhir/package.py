@@ -43,8 +43,9 @@ class FhirPackage:
     def implementation_guide(self) -> dict[str, Any] | None:
         return next((r for r in self.resources.values() if r.get("resourceType") == "ImplementationGuide"), None)
 
-    def value_sets(self) -> Iterator[dict[str, Any]]:
-        return (r for r in self.resources.values() if r.get("resourceType") == "ValueSet")
+    def terminology_resources(self) -> Iterator[dict[str, Any]]:
+        """The package's CodeSystem and ValueSet resources."""
+        return (r for r in self.resources.values() if r.get("resourceType") in ("CodeSystem", "ValueSet"))
 
 
 def _members(path: Path) -> Iterator[tuple[str, bytes]]:

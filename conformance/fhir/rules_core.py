@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from conformance.findings import Violation, rules
 
 if TYPE_CHECKING:  # the validator imports this module: a run-time import would be circular
+    from conformance.fhir.terminology import HeldCodeSystem
     from conformance.fhir.validator import FhirModel
 
 # The HL7 validator's absolute URL test: a lower-case scheme, then a non-empty part without spaces.
@@ -93,3 +94,39 @@ def _unknown_element(side: str, code: str, definition: dict[str, Any], location:
     system = f"{definition.get('url')}|{definition.get('version', '?')}"
     return Violation(f"The {side} code {code!r} is not valid in the code system {system}: no element of that "
                      "StructureDefinition has this path or id", location=location)
+
+
+# ---------------------------------------------------------------- codings against the held code systems
+
+
+def _held_codings(model: FhirModel) -> Iterator[tuple[dict[str, Any], HeldCodeSystem, str]]:
+    """(coding, its code system, FHIRPath) of every coding whose code system a loaded package holds."""
+    for coding, where in model.typed("Coding"):
+        held = model.terminology.code_system(coding.get("system")) if isinstance(coding, dict) else None
+        if held is not None:
+            yield coding, held, where
+
+
+@rules.register("FHIR-CODE-UNKNOWN", kind="fhir",
+                title="a coding's code is defined by its code system (complete CodeSystems of the loaded packages)",
+                hint="use a code the code system defines (check the code and the system URL)")
+def unknown_codes(model: FhirModel) -> Iterator[Violation]:
+    for coding, held, where in _held_codings(model):
+        code = coding.get("code")
+        if held.complete and isinstance(code, str) and code not in held.displays:
+            version = f" version '{held.version}'" if held.version else ""
+            yield Violation(f"Unknown code '{code}' in the CodeSystem '{held.url}'{version}", location=f"{where}.code")
+
+
+@rules.register("FHIR-CODE-DISPLAY", kind="fhir",
+                title="a coding's display is one of the displays or designations its code system gives the code",
+                hint="copy the display of the code system (any of its designations, in any language, is accepted), "
+                     "or leave display out")
+def wrong_displays(model: FhirModel) -> Iterator[Violation]:
+    for coding, held, where in _held_codings(model):
+        valid = held.displays.get(coding["code"], []) if isinstance(coding.get("code"), str) else []
+        display = coding.get("display")
+        if valid and isinstance(display, str) and display not in valid:
+            shown = " or ".join(f"'{name}'" for name in valid)
+            yield Violation(f"Wrong Display Name '{display}' for {held.url}#{coding['code']}. Valid display is "
+                            f"{shown}", location=f"{where}.display")

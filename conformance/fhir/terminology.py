@@ -1,7 +1,10 @@
 """Local value sets for bindings: FHIR/MHD sets and the DMP/CI-SIS JDV subsets, as project data.
 
 The data lives in ``profiles/fhir/terminology.json``. When the CI-SIS package is available (its
-``jeuxDeValeurs/`` IHE SVS files), the JDV_*_CISIS sets are replaced by the official lists.
+``jeuxDeValeurs/`` IHE SVS files), the JDV_*_CISIS sets are replaced by the official lists. The CodeSystem
+and ValueSet resources of the loaded FHIR packages (e.g. ``ans.fr.terminologies``, ``hl7.fhir.r4.core``)
+are authoritative over the local data: code systems give known codes and their displays, value sets
+given as concept lists or as whole code systems the bench holds give their members.
 """
 
 from __future__ import annotations
@@ -52,6 +55,34 @@ class LocalValueSet:
         return self.concepts.get((system, code))
 
 
+@dataclass(slots=True)
+class HeldCodeSystem:
+    """A CodeSystem resource of a loaded package: its codes with every display it accepts."""
+
+    url: str
+    version: str | None
+    complete: bool  # content "complete": a code it does not define is unknown
+    displays: dict[str, list[str]] = field(default_factory=dict)  # code → display, then each designation
+
+    @classmethod
+    def from_resource(cls, resource: dict[str, Any]) -> HeldCodeSystem:
+        held = cls(url=str(resource.get("url")), version=resource.get("version") if isinstance(
+            resource.get("version"), str) else None, complete=resource.get("content") == "complete")
+        pending = list(_dicts(resource.get("concept")))
+        while pending:  # concepts nest (hierarchies): every level defines codes
+            concept = pending.pop()
+            code = concept.get("code")
+            if isinstance(code, str):
+                names = [concept.get("display")] + [d.get("value") for d in _dicts(concept.get("designation"))]
+                held.displays[code] = [n for n in dict.fromkeys(names) if isinstance(n, str)]
+            pending.extend(_dicts(concept.get("concept")))
+        return held
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 class Terminology:
     """Value sets by canonical URL (version suffixes ignored) and code-system aliases."""
 
@@ -64,6 +95,7 @@ class Terminology:
             k: v for k, v in data.get("profileTypes", {}).items() if not k.startswith("_")}
         self.extension_namespaces: tuple[str, ...] = tuple(data.get("knownExtensions", {}).get("namespaces", ()))
         self.value_sets: dict[str, LocalValueSet] = {}
+        self.code_systems: dict[str, HeldCodeSystem] = {}
         raw_sets = data["valueSets"]
         for url, spec in raw_sets.items():
             source = raw_sets[spec["same_as"]] if "same_as" in spec else spec
@@ -112,22 +144,53 @@ class Terminology:
                 value_set.codes.add(code)
         value_set.complete = bool(value_set.codes)
 
-    def with_package_value_sets(self, value_sets: Iterable[dict[str, Any]]) -> Terminology:
-        """A copy where the package's enumerated ValueSets (explicit concept lists, no filters nor imports)
-        replace the local data: a package that carries its value sets is authoritative for them."""
+    def with_package_resources(self, resources: Iterable[dict[str, Any]]) -> Terminology:
+        """A copy that holds the packages' CodeSystems and, replacing the local data, their ValueSets given as
+        concept lists or as whole held code systems (filters and imports cannot be expanded offline: skipped).
+        The first package defining a URL wins (the packages come in priority order)."""
         clone = copy.copy(self)
-        clone.value_sets = dict(self.value_sets)
-        for resource in value_sets:
-            includes = (resource.get("compose") or {}).get("include") or []
-            if not includes or any("filter" in i or "valueSet" in i or "concept" not in i for i in includes):
-                continue
-            value_set = LocalValueSet(url=str(resource.get("url")), complete=True, check_displays=True)
-            for include in includes:
-                for concept in include["concept"]:
-                    value_set.concepts[(str(include.get("system", "")), str(concept.get("code")))] = concept.get("display")
-                    value_set.codes.add(str(concept.get("code")))
-            clone.value_sets[value_set.url] = value_set
+        clone.value_sets, clone.code_systems = dict(self.value_sets), dict(self.code_systems)
+        resources = list(resources)
+        for resource in resources:
+            if resource.get("resourceType") == "CodeSystem" and isinstance(resource.get("url"), str):
+                clone.code_systems.setdefault(resource["url"], HeldCodeSystem.from_resource(resource))
+        seen: set[str] = set()
+        for resource in resources:
+            if resource.get("resourceType") == "ValueSet" and str(resource.get("url")) not in seen:
+                value_set = clone._expand(resource)
+                if value_set is not None:
+                    seen.add(value_set.url)
+                    clone.value_sets[value_set.url] = value_set
         return clone
+
+    def _expand(self, resource: dict[str, Any]) -> LocalValueSet | None:
+        """The members of a ValueSet whose composition the bench can expand, else None."""
+        compose = resource.get("compose") if isinstance(resource.get("compose"), dict) else {}
+        includes, excludes = _dicts(compose.get("include")), _dicts(compose.get("exclude"))
+        if not includes or any("filter" in part or "valueSet" in part for part in includes + excludes):
+            return None
+        value_set = LocalValueSet(url=str(resource.get("url")), complete=True, check_displays=True)
+        for include in includes:
+            system = str(include.get("system", ""))
+            if "concept" in include:
+                members = {str(c.get("code")): c.get("display") for c in _dicts(include["concept"])}
+            else:
+                held = self.code_systems.get(system)
+                if held is None or not held.complete:
+                    return None  # the whole of a code system the bench does not hold
+                members = {code: (names or [None])[0] for code, names in held.displays.items()}
+            for code, display in members.items():
+                value_set.concepts[(system, code)] = display
+        for exclude in excludes:
+            if "concept" not in exclude:
+                return None
+            for concept in _dicts(exclude["concept"]):
+                value_set.concepts.pop((str(exclude.get("system", "")), str(concept.get("code"))), None)
+        value_set.codes.update(code for _, code in value_set.concepts)
+        return value_set
+
+    def code_system(self, url: Any) -> HeldCodeSystem | None:
+        return self.code_systems.get(url.split("|", 1)[0]) if isinstance(url, str) else None
 
     def value_set(self, url: str | None) -> LocalValueSet | None:
         return self.value_sets.get(url.split("|", 1)[0]) if url else None

@@ -1,7 +1,9 @@
 """Validate one FHIR payload: structure (R4B models), profiles (PDSm snapshots), PDSm/DMP rules.
 
 The PDSm package is found, in order, from ``context.options["fhir_packages"]`` (paths), the FHIR packages
-imported with ``profiles import`` (``conformance.artefacts.list_packages(kind="fhir")``), the ``fhir`` folder
+imported with ``profiles import`` (``conformance.artefacts.list_packages(kind="fhir")``, the latest import of
+each package name; any FHIR NPM package: ``ans.fr.terminologies``, ``ihe.iti.mhd``, ``hl7.fhir.r4.core``
+bring their CodeSystems, ValueSets and profiles), the ``fhir`` folder
 of the official artefacts (``$DMP_CONFORMANCE_OFFICIAL``), or ``../shared/official/fhir`` beside the checkout.
 The JDV value sets come from the imported CI-SIS package when there is one.
 Without a package only the structure, the base rules and our own rules run, and a warning says so.
@@ -115,10 +117,11 @@ def _package_candidates(options: dict[str, object]) -> list[FhirPackage]:
     if isinstance(explicit, Sequence) and not isinstance(explicit, str):
         return [load_package(Path(str(p))) for p in explicit]
     profiles_dir = Path(str(options["profiles_dir"])) if options.get("profiles_dir") else None
-    try:  # packages imported with `profiles import` (every FHIR package: PDSm and PDSM4DMP)
+    try:  # packages imported with `profiles import`: PDSm, PDSM4DMP and any FHIR package they depend on
         installed = list_packages(profiles_dir, "fhir")
         if installed:
-            return [load_package(package.root) for package in installed]
+            latest = {p.name: p for p in reversed(installed)}  # most recent import of each package name
+            return [load_package(package.root) for package in installed if latest[package.name] is package]
     except (PackageError, ValueError, OSError):
         pass  # an unreadable cache must not prevent validation: the official folder is tried next
     env = os.environ.get("DMP_CONFORMANCE_OFFICIAL")
@@ -157,8 +160,8 @@ class FhirValidator:
 
     def __init__(self, packages: Sequence[FhirPackage], terminology: Terminology | None = None) -> None:
         self.packages = list(packages)
-        self.terminology = (terminology or load_terminology()).with_package_value_sets(
-            vs for package in self.packages for vs in package.value_sets())
+        self.terminology = (terminology or load_terminology()).with_package_resources(
+            r for package in self.packages for r in package.terminology_resources())
         self.registry = ProfileRegistry(self.packages, self.terminology)
         self.checker = ProfileChecker(self.registry)
 
@@ -178,10 +181,10 @@ class FhirValidator:
             return result  # the structure findings say why
         chosen = list(profiles) if profiles is not None else choose_profiles(resource)
         result.details.update(resource_type=resource.get("resourceType"), profiles=chosen)
-        if not self.packages:
+        if not any(url.startswith(PDSM) for url in self.registry.definitions):  # e.g. only terminology packages
             result.findings.append(Finding(
                 rule="PDSM-PACKAGE", severity=Severity.WARNING, source=Source.RULE,
-                message="the PDSm FHIR package is not available: profiles were not checked",
+                message="the PDSm FHIR package is not loaded: the PDSm profiles were not checked",
                 hint="import it with `dmp-conformance profiles import ans.fhir.fr.pdsm-package.tgz`"))
         unknown = [p for p in chosen if self.registry.get(p) is None]
         if unknown:

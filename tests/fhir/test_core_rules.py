@@ -107,7 +107,7 @@ def _rules(validator: FhirValidator, resource: dict[str, Any]) -> set[tuple[str,
 
 
 def test_consistent_concept_map_passes(mapping_validator: FhirValidator) -> None:
-    assert {rule for rule, _ in _rules(mapping_validator, _map())} <= {"dom-6"}
+    assert {rule for rule, _ in _rules(mapping_validator, _map())} <= {"dom-6", "PDSM-PACKAGE"}  # warnings only
 
 
 @pytest.mark.parametrize(("change", "expected"), [
