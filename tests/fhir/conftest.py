@@ -37,6 +37,9 @@ def validator(pdsm_package: FhirPackage) -> FhirValidator:
 
 
 @pytest.fixture(scope="session")
-def ig_validator(pdsm_package: FhirPackage, pdsm4dmp_package: FhirPackage) -> FhirValidator:
-    """PDSm + PDSM4DMP, as the IG publisher of PDSM4DMP sees them."""
-    return FhirValidator([pdsm_package, pdsm4dmp_package])
+def ig_validator(fhir_dir: Path, pdsm_package: FhirPackage, pdsm4dmp_package: FhirPackage) -> FhirValidator:
+    """PDSm + PDSM4DMP, as the IG publisher of PDSM4DMP sees them, plus any other FHIR package put beside them
+    (e.g. ans.fr.terminologies: its code systems then make more official errors reproducible)."""
+    others = [load_package(path) for path in sorted(fhir_dir.glob("*.tgz"))
+              if path.name not in (PDSM_PACKAGE, PDSM4DMP_PACKAGE)]
+    return FhirValidator([pdsm_package, pdsm4dmp_package, *others])
