@@ -723,10 +723,21 @@ def sut_url(
             "reference DMP not available (conformance.server / the serve command are not installed); "
             "pass --sut-url"
         )
-    with embedded_dmp(tmp_path_factory.mktemp("reference-dmp") / "dmp.sqlite", embedded_dmp_args) as url:
+    with embedded_dmp(tmp_path_factory.mktemp("reference-dmp") / "dmp.sqlite",
+                      [*embedded_dmp_args, *_annex_args(pytestconfig, embedded_dmp_args)]) as url:
         recorder.embedded = True
         recorder.settings.url = url
         yield url
+
+
+def _annex_args(config: pytest.Config, args: list[str]) -> list[str]:
+    """Let the embedded DMP check captured SOAP bodies against the official annex XSDs when they are here."""
+    official = official_dir_from(config)
+    annex = official / "dmp-lps-package" if official else None
+    if "--dmp-lps-package" in args or annex is None or not annex.is_dir():
+        return []
+    record_package(config, "dmp-lps-package", annex)
+    return ["--dmp-lps-package", str(annex)]
 
 
 @pytest.fixture(scope="session")
