@@ -234,14 +234,16 @@ def iti105_inline(model: FhirModel) -> Iterator[Violation]:
 # ---------------------------------------------------------------- codes
 
 
-def _system_rule(key: str, elements: list[str]) -> None:
+def _system_rule(key: str, elements: list[str], preferred_in_iti105: bool = False) -> None:
     """Register the expressionless constraint ``key``: codings of ``elements`` come from allowed code systems.
 
     A failed constraint is reported at the element that carries it (the CodeableConcept or Coding), as HL7
-    validators do; the message names the offending coding."""
+    validators do; the message names the offending coding. ``preferred_in_iti105``: the ITI-105 profile only
+    recommends these systems (its own constraint, e.g. constr-bind-ProducteurDoc-simplified), so a warning."""
 
     def check(model: FhirModel) -> Iterator[Violation]:
         table = model.terminology.element_systems
+        recommended = preferred_in_iti105 and ITI105_PROFILE in model.profiles
         for resource, path in _document_references(model):
             for element in elements:
                 names = table[element]["systems"]
@@ -254,7 +256,8 @@ def _system_rule(key: str, elements: list[str]) -> None:
                                 f"{element}: {where}{suffix} is {system}#{coding.get('code')}; its code system is "
                                 f"not allowed, expected one of {', '.join(names)}", location=where,
                                 hint=f"replace {where}{suffix} (system {system!r}, code {coding.get('code')!r}) by a "
-                                     f"code of {' or '.join(names)}")
+                                     f"code of {' or '.join(names)}",
+                                severity=Severity.WARNING if recommended and path == "DocumentReference" else None)
 
     rules.register(key, kind="fhir", title=f"{key}: coded values of {', '.join(elements)} come from the "
                    "terminologies PDSm lists", hint="use a code of the CI-SIS terminology named by the constraint")(check)
@@ -264,7 +267,7 @@ _system_rule("constr-bind-type", ["DocumentReference.type"])
 _system_rule("constr-bind-category", ["DocumentReference.category"])
 _system_rule("constr-bind-format", ["DocumentReference.content.format"])
 _system_rule("constr-bind-ProducteurDoc", ["DocumentReference.context.facilityType",
-                                           "DocumentReference.context.practiceSetting"])
+                                           "DocumentReference.context.practiceSetting"], preferred_in_iti105=True)
 
 
 @rules.register("BENCH-PDSM-JDV", kind="fhir", severity=Severity.WARNING,

@@ -129,3 +129,13 @@ def test_expressionless_constraints_are_reported_at_the_constrained_element(
                 if f.rule.startswith("constr-bind-")]
     assert [f.location for f in findings] == [located_at]
     assert "http://snomed.info/sct#22232009" in findings[0].message and "22232009" in (findings[0].hint or "")
+
+
+@pytest.mark.requirement("constr-bind-ProducteurDoc")
+def test_iti105_only_recommends_the_facility_systems(validator: FhirValidator) -> None:
+    """PDSm's simplified profile replaces constr-bind-ProducteurDoc by a preferred binding (…-simplified)."""
+    document = _iti105()
+    document["context"]["facilityType"]["coding"][0].update(system="http://snomed.info/sct", code="22232009")
+    result = validator.validate_bytes(json.dumps(document).encode())
+    [finding] = [f for f in result.findings if f.rule == "constr-bind-ProducteurDoc"]
+    assert not finding.is_error and finding.location == "DocumentReference.context.facilityType"
