@@ -21,8 +21,15 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from conformance.cda.rules.header import ANS_DOCUMENT_TYPES, CONFIDENTIALITY_SYSTEM, LOINC
-from conformance.identity import PS_IDNAT_ROOT, STRUCTURE_IDNAT_ROOT, Ins, StructureIdKind, parse_ps_idnat
-from conformance.identity.strategies import patients, professionals, structures
+from conformance.identity import (
+    INS_NIR_TEST_OID,
+    PS_IDNAT_ROOT,
+    STRUCTURE_IDNAT_ROOT,
+    Ins,
+    StructureIdKind,
+    parse_ps_idnat,
+)
+from conformance.identity.strategies import nirs, patients, professionals, structures
 from conformance.identity.synthetic import Patient, Professional, Structure
 from conformance.xds.builders import new_oid
 from conformance.xds.model import Code
@@ -305,6 +312,12 @@ def patients_for(draw: st.DrawFn, ins: Ins) -> Patient:
     return replace(person, ins=ins, sex=nir.sex, birth_date=born, birth_place_code=nir.birth_place_code)
 
 
+def cda_patients() -> st.SearchStrategy[Patient]:
+    """Synthetic patients, and patients whose traits follow any NIR shape (provisional, unknown birth month,
+    Corsica, overseas, born abroad), as :func:`patients_for` gives them."""
+    return st.one_of(patients(), nirs().flatmap(lambda nir: patients_for(Ins(nir, INS_NIR_TEST_OID))))
+
+
 @st.composite
 def cda_headers(draw: st.DrawFn, *, patient: st.SearchStrategy[Patient] | None = None,
                 authors: st.SearchStrategy[Sequence[CdaAuthor]] | None = None,
@@ -314,7 +327,7 @@ def cda_headers(draw: st.DrawFn, *, patient: st.SearchStrategy[Patient] | None =
     :func:`cda_authors` of the VIHF subject), ``replacing`` whether it replaces a previous version (RPLC).
 
     Document ids are fresh OIDs (not drawn), so that documents fed to one DMP never collide."""
-    person = draw(patient if patient is not None else patients())
+    person = draw(patient if patient is not None else cda_patients())
     writers = tuple(draw(authors if authors is not None else st.lists(cda_authors(), min_size=1, max_size=2)))
     document_type = draw(st.sampled_from(list(document_types)))
     first_day = max(FIRST_DAY, person.birth_date + timedelta(days=1))
