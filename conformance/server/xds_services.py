@@ -39,14 +39,17 @@ from conformance.store import DocumentEntry as EntryRow
 from conformance.store import (
     EntryStatus,
     FindDocumentsQuery,
+    FindFoldersQuery,
     NewAssociation,
     NewDocument,
     NewEntry,
+    NewFolder,
     NewSubmissionSet,
     Patient,
     StoreError,
     Submission,
 )
+from conformance.store import Folder as FolderRow
 from conformance.store import SubmissionSet as SubmissionSetRow
 from conformance.xds import (
     AdhocQueryRequest,
@@ -69,9 +72,10 @@ from conformance.xds import (
 )
 from conformance.xds import Association as XdsAssociation
 from conformance.xds import DocumentEntry as XdsEntry
+from conformance.xds import Folder as XdsFolder
 from conformance.xds import SubmissionSet as XdsSubmissionSet
 from conformance.xds.constants import DOCUMENT_RELATIONSHIPS
-from conformance.xds.ebrim import parse_document_entry, parse_submission_set
+from conformance.xds.ebrim import parse_document_entry, parse_folder, parse_submission_set
 from conformance.xds.queries import StoredQuery, missing_parameters, parameters_of
 
 VISIBILITY_SCHEME = "1.2.250.1.213.1.1.4.13"
@@ -174,6 +178,9 @@ def provide_and_register(exchange: Exchange) -> Reply:
     for entry in metadata.document_entries:
         if not entry.unique_id:
             raise XdsFailure(ErrorCode.REGISTRY_METADATA_ERROR, f"DocumentEntry {entry.id} has no uniqueId")
+    for folder in metadata.folders:
+        if not folder.unique_id:
+            raise XdsFailure(ErrorCode.REGISTRY_METADATA_ERROR, f"Folder {folder.id} has no uniqueId")
     signature_ids = {e.id for e in metadata.signature_entries()}
     signs_the_set = any(a.target == sset.id for a in metadata.associations_of_type(AssociationType.SIGNS))
     if exchange.settings.require_signature_document and not (signature_ids and signs_the_set):
@@ -203,7 +210,10 @@ def provide_and_register(exchange: Exchange) -> Reply:
         entries=entries, documents=documents,
         associations=[NewAssociation(a.id, a.type, a.source, a.target, {s.name: s.values for s in a.extra_slots})
                       for a in metadata.associations],
-        repository_id=exchange.settings.repository_id, submitter_id=exchange.caller.actor_id)
+        repository_id=exchange.settings.repository_id, submitter_id=exchange.caller.actor_id,
+        folders=[NewFolder(f.id, f.unique_id or "", f.patient_id or "", title=f.title, codes=_codes(f.codes),
+                           ebrim=etree.tostring(f.element).decode() if f.element is not None else None)
+                 for f in metadata.folders])
     try:
         exchange.store.register_submission(submission)
     except StoreError as exc:
@@ -252,6 +262,15 @@ def _submission_set_model(row: SubmissionSetRow) -> XdsSubmissionSet:
     return sset
 
 
+def _folder_model(row: FolderRow) -> XdsFolder:
+    """The stored folder with the registry-assigned values (entryUUID, status, lastUpdateTime)."""
+    folder = parse_folder(etree.fromstring(row.ebrim)) if row.ebrim else \
+        XdsFolder(id=row.entry_uuid, unique_id=row.unique_id, patient_id=row.patient_id, title=row.title,
+                  codes=[c for c in map(_code, row.codes) if c])
+    folder.id, folder.status, folder.last_update_time = row.entry_uuid, row.status, row.last_update_time
+    return folder
+
+
 def _association_model(row: AssociationRow) -> XdsAssociation:
     return XdsAssociation(id=row.entry_uuid, type=row.association_type, source=row.source, target=row.target,
                           status=EntryStatus.APPROVED.value,
@@ -284,6 +303,14 @@ def _find_query(params: dict[str, list[str]], limit: int) -> FindDocumentsQuery:
         service_stop_to=_single(params, f"{prefix}ServiceStopTimeTo"), limit=limit + 1)
 
 
+def _find_folders_query(params: dict[str, list[str]], limit: int) -> FindFoldersQuery:
+    prefix = "$XDSFolder"
+    return FindFoldersQuery(
+        patient_id=_single(params, f"{prefix}PatientId") or "", statuses=params.get(f"{prefix}Status", []),
+        codes=params.get(f"{prefix}CodeList", []), updated_from=_single(params, f"{prefix}LastUpdateTimeFrom"),
+        updated_to=_single(params, f"{prefix}LastUpdateTimeTo"), limit=limit + 1)
+
+
 def _visible(exchange: Exchange, rows: Sequence[EntryRow], known: dict[str, DmpState] | None = None
              ) -> list[EntryRow]:
     """The entries of the VIHF's patient the caller may see (masking, visibility); ``known`` DMP states by CX."""
@@ -299,6 +326,18 @@ def _visible(exchange: Exchange, rows: Sequence[EntryRow], known: dict[str, DmpS
     return visible
 
 
+def _find_access(exchange: Exchange, patient_cx: str, action: str) -> tuple[Patient, DmpState]:
+    """TD3.1 on the VIHF's patient: the caller may query this DMP (one access history line either way)."""
+    patient, dmp = _patient_of_call(exchange, patient_cx)
+    decision = check_transaction(exchange.caller, "TD3.1")
+    if decision:
+        decision = check_dmp_access(exchange.caller, dmp)
+    exchange.record(action, patient, decision)
+    if not decision:
+        raise XdsFailure(decision.code or ErrorCode.REGISTRY_ERROR, decision.reason)
+    return patient, dmp
+
+
 def stored_query(exchange: Exchange) -> Reply:
     request = AdhocQueryRequest.from_element(exchange.body)
     missing = missing_parameters(request)
@@ -312,17 +351,18 @@ def stored_query(exchange: Exchange) -> Reply:
     objects = RegistryObjectList()
     if request.query_id == StoredQuery.FIND_DOCUMENTS:
         query = _find_query(params, limit)
-        patient, dmp = _patient_of_call(exchange, query.patient_id)
-        decision = check_transaction(exchange.caller, "TD3.1")
-        if decision:
-            decision = check_dmp_access(exchange.caller, dmp)
-        exchange.record("find", patient, decision)
-        if not decision:
-            raise XdsFailure(decision.code or ErrorCode.REGISTRY_ERROR, decision.reason)
+        patient, dmp = _find_access(exchange, query.patient_id, "find")
         rows = store.find_documents(query)
         if len(rows) > limit:
             raise XdsFailure(ErrorCode.TOO_MANY_RESULTS, f"more than {limit} entries match: narrow the query")
         objects.document_entries = [_entry_model(r) for r in _visible(exchange, rows, {patient.cx: dmp})]
+    elif request.query_id == StoredQuery.FIND_FOLDERS:
+        folder_query = _find_folders_query(params, limit)
+        _find_access(exchange, folder_query.patient_id, "find folders")
+        folders = store.find_folders(folder_query)
+        if len(folders) > limit:
+            raise XdsFailure(ErrorCode.TOO_MANY_RESULTS, f"more than {limit} folders match: narrow the query")
+        objects.folders = [_folder_model(r) for r in folders]
     else:
         exchange.transaction = "TD3.1b"
         objects = _other_query(exchange, request.query_id, params)
@@ -338,7 +378,8 @@ def _by_id_params(params: dict[str, list[str]], prefix: str) -> tuple[list[str],
 
 
 def _other_query(exchange: Exchange, query_id: str, params: dict[str, list[str]]) -> RegistryObjectList:
-    """GetDocuments (TD3.1b), GetAssociations, GetSubmissionSetAndContents, GetRelatedDocuments."""
+    """GetDocuments (TD3.1b), GetAssociations, GetSubmissionSetAndContents, GetFolderAndContents,
+    GetRelatedDocuments."""
     store = exchange.store
     patient = exchange.patient()
     dmp = exchange.dmp_state(patient)
@@ -366,6 +407,16 @@ def _other_query(exchange: Exchange, query_id: str, params: dict[str, list[str]]
             objects.submission_sets = [_submission_set_model(sset)]
             objects.document_entries = [_entry_model(r) for r in visible]
             objects.associations = [_association_model(a) for a in members if a.target in shown]
+    elif query_id == StoredQuery.GET_FOLDER_AND_CONTENTS:
+        uuids, unique_ids = _by_id_params(params, "XDSFolder")
+        found_folder = store.folder_and_contents((uuids or unique_ids)[0])
+        if found_folder is not None and same_patient(found_folder[0].patient_id, exchange.auth.patient_cx):
+            folder, rows, members = found_folder
+            visible = _visible(exchange, rows)
+            shown = {r.entry_uuid for r in visible}
+            objects.folders = [_folder_model(folder)]
+            objects.document_entries = [_entry_model(r) for r in visible]
+            objects.associations = [_association_model(a) for a in members if a.target in shown]
     elif query_id == StoredQuery.GET_RELATED_DOCUMENTS:
         uuids, unique_ids = _by_id_params(params, "XDSDocumentEntry")
         origin = _visible(exchange, store.entries(uuids=uuids, unique_ids=unique_ids, latest_only=True))
@@ -379,8 +430,8 @@ def _other_query(exchange: Exchange, query_id: str, params: dict[str, list[str]]
     else:
         raise XdsFailure(ErrorCode.UNKNOWN_STORED_QUERY,
                          f"stored query {query_id} is not supported by the reference DMP "
-                         "(FindDocuments, GetDocuments, GetDocumentsAndAssociations, GetAssociations, "
-                         "GetSubmissionSetAndContents, GetRelatedDocuments are)")
+                         "(FindDocuments, FindFolders, GetDocuments, GetDocumentsAndAssociations, GetAssociations, "
+                         "GetSubmissionSetAndContents, GetFolderAndContents, GetRelatedDocuments are)")
     return objects
 
 

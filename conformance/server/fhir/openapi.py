@@ -90,7 +90,7 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     201: _ok("The created DocumentReference", DOCUMENT_REFERENCE, _DOCUMENT_LINKS), **WRITE_ERRORS}
 BINARY_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "The document bytes in their MIME type (a Binary resource when Accept is "
-                         "application/fhir+json)",
+                         "application/fhir+json or application/fhir+xml, or with _format)",
           "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}, **ERRORS}
 TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "A bearer token", "content": {"application/json": {"schema": {
@@ -144,7 +144,7 @@ def capability_statement(base: str) -> dict[str, Any]:
 
     return {
         "resourceType": "CapabilityStatement", "status": "active", "date": "2026-01-01", "kind": "instance",
-        "fhirVersion": "4.0.1", "format": ["application/fhir+json"], "patchFormat": ["application/json-patch+json"],
+        "fhirVersion": "4.0.1", "format": [FHIR_JSON, FHIR_XML], "patchFormat": ["application/json-patch+json"],
         "software": {"name": "dmp-conformance reference DMP"},
         "implementation": {"description": "Reference DMP (PDSm 3.1.1 / PDSM4DMP draft)", "url": base},
         "instantiates": ["https://interop.esante.gouv.fr/ig/fhir/pdsm/CapabilityStatement/"

@@ -50,7 +50,14 @@ from conformance.server.fhir.openapi import (
     WRITE_RESPONSES,
     capability_statement,
 )
-from conformance.server.fhir.outcome import FhirError, error_response, fhir_response, wants_xml
+from conformance.server.fhir.outcome import (
+    FHIR_JSON,
+    FHIR_XML,
+    FhirError,
+    error_response,
+    fhir_response,
+    wants_xml,
+)
 from conformance.server.settings import ServerSettings
 from conformance.store import Store
 
@@ -199,7 +206,7 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
         return made
 
     async def payload(request: Request, what: str) -> Any:
-        """The parsed body, or 400 when it is not JSON (FHIR XML is validated but only JSON is processed)."""
+        """The parsed body (FHIR JSON or XML, whatever the Content-Type says), or 400 when it is neither."""
         from conformance.fhir import parse_fhir
 
         parsed = await run_in_threadpool(parse_fhir, await request.body())
@@ -368,8 +375,9 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
                 responses=BINARY_RESPONSES)
     async def read_binary(request: Request, who: Authenticated, rid: ResourceId) -> Response:
         content, mime = await run_in_threadpool(services.read_binary, call(request, who, "TD3.2"), rid)
-        if "application/fhir+json" in request.headers.get("accept", ""):  # PDSM4DMP TD3.2: a Binary resource
-            import base64
+        accept = request.headers.get("accept", "")
+        if FHIR_JSON in accept or FHIR_XML in accept or request.query_params.get("_format"):
+            import base64  # PDSM4DMP TD3.2: a FHIR media type asks for a Binary resource (JSON or XML)
             return respond(request, {"resourceType": "Binary", "id": rid, "contentType": mime,
                                   "data": base64.b64encode(content).decode("ascii")})
         return Response(content, headers={"content-type": mime})  # as stored: no charset added
