@@ -36,11 +36,10 @@ COHERENCE = frozenset(r.id for r in rules.of_kind("xds") if r.requirement == "BE
 
 
 @pytest.fixture(scope="module")
-def profiles_dir(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the schematron engine keeps its generated XSLT: the pytest cache, so that runs after the first
-    only pay Saxon's in-process compilation of the five profils."""
-    cache = getattr(pytestconfig, "cache", None)
-    return cache.mkdir("dmp-conformance-profiles") if cache else tmp_path_factory.mktemp("profiles")
+def profiles_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's schematron build cache, the one the CDA pipeline and CLI tests use: the engine of the
+    package (process-wide, keyed by this folder) compiles the profils once for all of them."""
+    return tmp_path_factory.getbasetemp() / "shared-profiles"
 
 
 def _xds_findings(spec: SubmissionSpec, **entry: object) -> list[Finding]:
