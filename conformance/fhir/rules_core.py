@@ -65,35 +65,43 @@ def _element_names(definition: dict[str, Any]) -> set[str]:
             for name in (element.get("path"), element.get("id")) if isinstance(name, str)}
 
 
+def _group_codes(model: FhirModel, url: Any) -> tuple[str, set[str], str] | None:
+    """(system as HL7 names it, valid codes, what they are) of a group's source or target: a StructureDefinition
+    of the loaded packages, or a complete CodeSystem they hold; None when the bench cannot judge its codes."""
+    definition = _definition(model, url)
+    if definition is not None:
+        return (f"{definition.get('url')}|{definition.get('version', '?')}", _element_names(definition),
+                "no element of that StructureDefinition has this path or id")
+    held = model.terminology.code_system(url)
+    if held is not None and held.complete:
+        return f"{held.url}|{held.version or '?'}", set(held.displays), "the CodeSystem does not define it"
+    return None
+
+
 @rules.register("FHIR-CONCEPTMAP-CODE", kind="fhir",
-                title="codes of a ConceptMap group over StructureDefinitions are element paths of those definitions",
-                hint="write the element path (DocumentReference.subject) or element id "
-                     "(DocumentReference.context.related:referenceIdList) as it appears in the definition")
-def concept_map_element_codes(model: FhirModel) -> Iterator[Violation]:
+                title="codes of a ConceptMap group exist in its source and target (StructureDefinition element paths "
+                      "or ids, codes of a complete CodeSystem)",
+                hint="write a code of the group's source / target: for a StructureDefinition the element path "
+                     "(DocumentReference.subject) or id (DocumentReference.context.related:referenceIdList)")
+def concept_map_codes(model: FhirModel) -> Iterator[Violation]:
     for resource, path in _concept_maps(model):
         for g, group in enumerate(_items(resource.get("group"))):
-            source, target = _definition(model, group.get("source")), _definition(model, group.get("target"))
-            source_names = _element_names(source) if source else set()
-            target_names = _element_names(target) if target else set()
+            source, target = _group_codes(model, group.get("source")), _group_codes(model, group.get("target"))
             for e, element in enumerate(_items(group.get("element"))):
                 where = f"{path}.group[{g}].element[{e}]"
-                code = element.get("code")
-                if source and isinstance(code, str) and code not in source_names:
-                    yield _unknown_element("source", code, source, f"{where}.code")
+                yield from _invalid_code("source", element.get("code"), source, f"{where}.code")
                 for t, mapped in enumerate(_items(element.get("target"))):
-                    code = mapped.get("code")
-                    if target and isinstance(code, str) and code not in target_names:
-                        yield _unknown_element("target", code, target, f"{where}.target[{t}].code")
+                    yield from _invalid_code("target", mapped.get("code"), target, f"{where}.target[{t}].code")
 
 
 def _items(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-def _unknown_element(side: str, code: str, definition: dict[str, Any], location: str) -> Violation:
-    system = f"{definition.get('url')}|{definition.get('version', '?')}"
-    return Violation(f"The {side} code {code!r} is not valid in the code system {system}: no element of that "
-                     "StructureDefinition has this path or id", location=location)
+def _invalid_code(side: str, code: Any, known: tuple[str, set[str], str] | None, location: str) -> Iterator[Violation]:
+    if known is not None and isinstance(code, str) and code not in known[1]:
+        yield Violation(f"The {side} code {code!r} is not valid in the code system {known[0]}: {known[2]}",
+                        location=location)
 
 
 # ---------------------------------------------------------------- codings against the held code systems

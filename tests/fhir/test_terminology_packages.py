@@ -142,3 +142,15 @@ def test_imported_packages_reach_the_default_validator(tmp_path: Path) -> None:
     findings = validator.validate_bytes(json.dumps(_patient("03")).encode()).findings
     assert "FHIR-CODE-UNKNOWN" in {f.rule for f in findings}
     assert "PDSM-PACKAGE" in {f.rule for f in findings}  # a terminology package is not PDSm
+
+
+@pytest.mark.requirement("FHIR-CONCEPTMAP-CODE")
+def test_concept_map_codes_of_a_held_code_system(package_path: Path) -> None:
+    validator = FhirValidator([load_package(package_path)])
+    concept_map = {"resourceType": "ConceptMap", "url": "https://example.org/ConceptMap/classes", "name": "Classes",
+                   "status": "draft", "group": [{"source": CLASSES, "target": "https://example.org/unknown", "element": [
+                       {"code": "11.1", "target": [{"code": "anything", "equivalence": "equivalent"}]},
+                       {"code": "99", "target": [{"code": "x", "equivalence": "equivalent"}]}]}]}
+    [finding] = _findings(validator, concept_map, "FHIR-CONCEPTMAP-CODE")
+    assert finding.location == "ConceptMap.group[0].element[1].code"  # an unknown target system is not judged
+    assert finding.message.startswith(f"The source code '99' is not valid in the code system {CLASSES}|2.0.0")
