@@ -69,6 +69,10 @@ def test_generated_documents_pass_the_official_pipeline(cisis_package: Path, pro
 def test_metadata_derived_from_the_header_pass_the_xds_rules(spec: SubmissionSpec) -> None:
     findings = _xds_findings(spec)
     assert [f for f in findings if f.is_error or f.rule in COHERENCE] == []
+    request = build_submission(spec)
+    submission_set, entry = request.metadata.submission_set, request.metadata.document_entries[0]
+    assert submission_set is not None and submission_set.patient_id == entry.patient_id
+    assert submission_set.authors == entry.authors[:1]  # the SubmissionSet is submitted by the first author
 
 
 @pytest.mark.requirement("BENCH-XDS-COHERENCE")
