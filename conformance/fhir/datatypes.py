@@ -29,14 +29,10 @@ def _model_class(resource_type: str) -> Any:
 
 def _element_type(annotation: Any) -> tuple[str, Any] | None:
     """(type name, class) of a field annotation: Optional / List / Annotated wrappers removed."""
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is typing.Annotated:
-            _, *metadata = typing.get_args(annotation)
-            return (type(metadata[0]).__name__[:1].lower() + type(metadata[0]).__name__[1:], None) if metadata \
-                else None
-        if origin is None:
-            break
+    while (origin := typing.get_origin(annotation)) is not None:
+        if origin is typing.Annotated:  # a primitive: Annotated[str, Canonical()] → "canonical"
+            marker = type(typing.get_args(annotation)[1]).__name__
+            return marker[:1].lower() + marker[1:], None
         arguments = [a for a in typing.get_args(annotation) if a is not type(None)]
         if not arguments:
             return None
@@ -45,8 +41,7 @@ def _element_type(annotation: Any) -> tuple[str, Any] | None:
     if klass is None:
         return None  # plain Python primitives (bool, int …) are never the types the checks look for
     model = klass()
-    name = model.__name__ if isinstance(model, type) else ""
-    return ("Resource", None) if name in ("Resource", "") or annotation.__name__ == "ResourceType" else (name, model)
+    return ("Resource", None) if model.__name__ == "Resource" else (model.__name__, model)
 
 
 @cache
