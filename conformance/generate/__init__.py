@@ -9,12 +9,12 @@ functions, so the load scenarios and the server-role scenarios use the same subm
 
 from conformance.generate.cda import CdaAuthor, CdaHeader, cda_documents, cda_headers, render
 from conformance.generate.xds import (
+    COHERENCE_MUTATIONS,
     CoherenceMutation,
     DocumentSpec,
     Mutation,
     SubmissionSpec,
     build_submission,
-    coherence_mutations,
     document_contents,
     document_entries_for,
     document_specs,
@@ -23,7 +23,7 @@ from conformance.generate.xds import (
     submissions_from_cda,
 )
 
-__all__ = ["CdaAuthor", "CdaHeader", "CoherenceMutation", "DocumentSpec", "Mutation", "SubmissionSpec",
-           "build_submission", "cda_documents", "cda_headers", "coherence_mutations", "document_contents",
+__all__ = ["COHERENCE_MUTATIONS", "CdaAuthor", "CdaHeader", "CoherenceMutation", "DocumentSpec", "Mutation",
+           "SubmissionSpec", "build_submission", "cda_documents", "cda_headers", "document_contents",
            "document_entries_for", "document_specs", "mutations", "render", "replacement_chain",
            "submissions_from_cda"]

@@ -292,7 +292,16 @@ def _creation_shifted(header: CdaHeader, entry: DocumentEntry) -> DocumentEntry:
     return replace(entry, creation_time=utc_now_dtm(header.effective_time + timedelta(hours=1)))
 
 
+def _other_unique_id(header: CdaHeader, entry: DocumentEntry) -> DocumentEntry:
+    return replace(entry, unique_id=header.document_id + ".1")
+
+
+def _other_language(header: CdaHeader, entry: DocumentEntry) -> DocumentEntry:
+    return replace(entry, language_code="en-GB" if header.language != "en-GB" else "fr-FR")
+
+
 COHERENCE_MUTATIONS: Sequence[CoherenceMutation] = (
+    CoherenceMutation("uniqueId is not the CDA id", "BENCH-XDS-CDA-UNIQUEID", "unique_id", _other_unique_id),
     CoherenceMutation("typeCode is not the CDA code", "BENCH-XDS-CDA-TYPECODE", "type_code", _other_type),
     CoherenceMutation("patientId is another INS", "BENCH-XDS-CDA-PATIENTID", "patient_id", _other_patient),
     CoherenceMutation("authorPerson is not a CDA author", "BENCH-XDS-CDA-AUTHOR", "authors", _other_person),
@@ -300,8 +309,5 @@ COHERENCE_MUTATIONS: Sequence[CoherenceMutation] = (
                       "confidentiality_codes", _other_confidentiality),
     CoherenceMutation("creationTime is not the CDA effectiveTime", "BENCH-XDS-CDA-CREATIONTIME", "creation_time",
                       _creation_shifted),
+    CoherenceMutation("languageCode is not the CDA's", "BENCH-XDS-CDA-LANGUAGE", "language_code", _other_language),
 )
-
-
-def coherence_mutations() -> st.SearchStrategy[CoherenceMutation]:
-    return st.sampled_from(list(COHERENCE_MUTATIONS))
