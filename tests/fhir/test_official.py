@@ -43,8 +43,6 @@ TERMINOLOGY_SOURCES = {
     "ans.fr.terminologies; the bench holds its DMP JDV_J57 subset only",
 }
 _SYSTEM_IN_TEXT = re.compile(r" for (\S+)#| in the CodeSystem '([^']+)'")
-# Code systems whose displays profiles/fhir/terminology.json holds: their display errors count.
-HELD_DISPLAY_SYSTEMS = ("TRE_A03-ClasseDocument", "MHD/CodeSystem/MHDlistTypes")
 # Misses explained by the package versions: PDSM4DMP was validated against PDSm 3.1.0, we hold 3.1.1.
 VERSION_DIFFERENCES = {
     ("DocumentReference/doc-x-id", "DocumentReference.author[0]"),
@@ -112,7 +110,9 @@ def _reason_not_offline(error: dict[str, Any], validator: FhirValidator) -> str 
         system = (found[1] or found[2]) if found else "?"
         held = validator.terminology.code_system(system)
         if error["id"].startswith("Display_Name"):
-            reproducible = held is not None or any(s in system for s in HELD_DISPLAY_SYSTEMS)
+            # the local tables hold the displays of TRE_A03 (JDV_J57 codes) and MHDlistTypes: their errors count
+            local = {s for vs in validator.terminology.value_sets.values() if vs.check_displays for s, _ in vs.concepts}
+            reproducible = held is not None or system in local
         else:
             reproducible = held is not None and held.complete
         source = TERMINOLOGY_SOURCES.get(system, "not in the loaded packages")
