@@ -10,18 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
-from fhir.resources.R4B import get_fhir_model_class
 
 from conformance.fhir.parse import parse_fhir
-from conformance.suites.pdsm.documents import provide_bundle, simplified_publish
+from conformance.suites.pdsm.documents import fhir_xml, provide_bundle, simplified_publish
 from tests.fhir_server.conftest import INS, PATIENT_IDENTIFIER, Fhir
 
 FHIR_XML = "application/fhir+xml"
 CONTENT = b"%PDF-1.4 sent in FHIR XML \xc3\xa9\x00\xff"
-
-
-def to_xml(resource: dict[str, Any]) -> bytes:
-    return get_fhir_model_class(resource["resourceType"]).model_validate(resource).model_dump_xml()  # type: ignore[no-any-return]
 
 
 def post_xml(fhir: Fhir, path: str, body: bytes, accept: str = FHIR_XML) -> httpx.Response:
@@ -39,7 +34,7 @@ def xml_resource(response: httpx.Response) -> dict[str, Any]:
 @pytest.mark.requirement("BENCH-PDSM-ITI65", "BENCH-PDSM-ITI67", "BENCH-PDSM-ITI68")
 def test_xml_bundle_is_stored_found_and_retrieved_byte_for_byte(fhir: Fhir) -> None:
     bundle = provide_bundle(INS, content=CONTENT, folder=True)
-    answer = xml_resource(post_xml(fhir, "/fhir", to_xml(bundle)))
+    answer = xml_resource(post_xml(fhir, "/fhir", fhir_xml(bundle)))
     assert answer["type"] == "transaction-response" and len(answer["entry"]) == len(bundle["entry"])
     locations = [e["response"]["location"] for e in answer["entry"]]
     [rid] = [loc.split("/")[1] for loc in locations if loc.startswith("DocumentReference/")]
@@ -68,14 +63,14 @@ def test_xml_bundle_is_stored_found_and_retrieved_byte_for_byte(fhir: Fhir) -> N
 
 @pytest.mark.requirement("BENCH-PDSM-ITI105")
 def test_xml_simplified_publish(fhir: Fhir) -> None:
-    response = post_xml(fhir, "/fhir/DocumentReference", to_xml(simplified_publish(INS, content=CONTENT)))
+    response = post_xml(fhir, "/fhir/DocumentReference", fhir_xml(simplified_publish(INS, content=CONTENT)))
     assert response.status_code == 201, response.text
     created = xml_resource(response)
     assert fhir.get(f"/fhir/Binary/{created['id']}").content == CONTENT
 
 
 def test_xml_request_json_answer_by_default(fhir: Fhir) -> None:
-    response = post_xml(fhir, "/fhir", to_xml(provide_bundle(INS)), accept="application/fhir+json")
+    response = post_xml(fhir, "/fhir", fhir_xml(provide_bundle(INS)), accept="application/fhir+json")
     assert response.status_code == 200 and response.json()["type"] == "transaction-response"
 
 
@@ -105,7 +100,7 @@ def test_xml_bundle_invalid_against_pdsm_is_422_and_leaves_nothing(fhir: Fhir) -
     before = fhir.search()["total"]
     bundle = provide_bundle(INS)
     bundle["entry"][1]["resource"]["status"] = "entered-in-error"
-    response = post_xml(fhir, "/fhir", to_xml(bundle))
+    response = post_xml(fhir, "/fhir", fhir_xml(bundle))
     assert response.status_code == 422
     outcome = xml_resource(response)
     assert any("entered-in-error" in json.dumps(i) for i in outcome["issue"])
@@ -113,5 +108,5 @@ def test_xml_bundle_invalid_against_pdsm_is_422_and_leaves_nothing(fhir: Fhir) -
 
 
 def test_xml_with_a_json_content_type_is_read_by_its_content(fhir: Fhir) -> None:
-    response = fhir.http.post("/fhir", content=to_xml(provide_bundle(INS)), headers=fhir.headers())
+    response = fhir.http.post("/fhir", content=fhir_xml(provide_bundle(INS)), headers=fhir.headers())
     assert response.status_code == 200 and response.json()["type"] == "transaction-response"

@@ -20,6 +20,13 @@ MASQUE_PS = {"system": "https://mos.esante.gouv.fr/NOS/TRE_A07-StatutVisibiliteD
                        "TRE-A07-StatutVisibiliteDocument", "code": "MASQUE_PS"}
 
 
+def fhir_xml(resource: dict[str, Any]) -> bytes:
+    """The resource in FHIR XML (R4B models), for the XML flavour of the flows."""
+    from fhir.resources.R4B import get_fhir_model_class  # 0.4 s import: only when XML is asked for
+
+    return get_fhir_model_class(resource["resourceType"]).model_validate(resource).model_dump_xml()  # type: ignore[no-any-return]
+
+
 def sha1_base64(content: bytes) -> str:
     """``attachment.hash``: the SHA-1 of the bytes, base64."""
     return base64.b64encode(hashlib.sha1(content).digest()).decode("ascii")

@@ -12,13 +12,22 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance.fhir import default_validator
+from conformance.fhir import default_validator, parse_fhir
 from conformance.findings import Severity
 from conformance.suites.pdsm.conftest import COLLEAGUE_ID, STRANGER_ID
-from conformance.suites.pdsm.documents import INS_TEST_OID, MASQUE_PS, provide_bundle, simplified_publish
+from conformance.suites.pdsm.documents import (
+    INS_TEST_OID,
+    MASQUE_PS,
+    fhir_xml,
+    provide_bundle,
+    simplified_publish,
+)
 
 Client = Callable[..., httpx.Client]
 FHIR_JSON = "application/fhir+json"
+FHIR_XML = "application/fhir+xml"
+JSON_PATCH = {"content-type": "application/json-patch+json"}
+IS_ARCHIVED = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/pdsm-ext-is-archived"
 
 
 def _identifier(ins: str) -> str:
@@ -54,6 +63,12 @@ def _search(client: httpx.Client, ins: str, **params: str) -> dict[str, Any]:
 def _ids(bundle: dict[str, Any]) -> set[str]:
     return {e["resource"]["id"] for e in bundle.get("entry", []) if e["resource"].get("resourceType")
             == "DocumentReference"}
+
+
+def _document(client: httpx.Client, rid: str) -> dict[str, Any]:
+    response = client.get(f"/DocumentReference/{rid}")
+    assert response.status_code == 200, f"read DocumentReference answered {response.status_code}"
+    return response.json()  # type: ignore[no-any-return]
 
 
 def _outcome(response: httpx.Response, *statuses: int) -> None:
@@ -103,11 +118,26 @@ def test_simplified_publish(fhir_client: Client, pdsm_patient: str, author_id: s
 def test_search_parameters_filter(fhir_client: Client, pdsm_patient: str, author_id: str) -> None:
     client = fhir_client()
     [rid] = _publish(client, provide_bundle(pdsm_patient, author=author_id))
+    document = _document(client, rid)
+    master, nos = document["masterIdentifier"]["value"], "https://mos.esante.gouv.fr/NOS/"
     expectations = [({"type": "http://loinc.org|11488-4"}, True), ({"type": "http://loinc.org|00000-0"}, False),
                     ({"status": "superseded"}, False), ({"date": "ge2025-01-01"}, True),
-                    ({"date": "lt2000-01-01"}, False), ({"security-label": "N"}, True)]
-    for params, expected in expectations:
-        assert (rid in _ids(_search(client, pdsm_patient, **params))) is expected, params
+                    ({"date": "lt2000-01-01"}, False), ({"security-label": "N"}, True),
+                    ({"security-label": "MASQUE_PS"}, False),
+                    ({"category": f"{nos}TRE_A03-ClasseDocument/FHIR/TRE-A03-ClasseDocument|10"}, True),
+                    ({"category": "99"}, False), ({"setting": "ETABLISSEMENT"}, True), ({"setting": "X"}, False),
+                    ({"facility": "SA01"}, True), ({"facility": "SA99"}, False),
+                    ({"format": "urn:ihe:iti:xds-sd:pdf:2008"}, True), ({"format": "urn:x"}, False),
+                    ({"period": "ge2025-01-01"}, True), ({"period": "lt2000-01-01"}, False),
+                    ({"isArchived": "false"}, True), ({"isArchived": "true"}, False),
+                    ({"identifier": f"urn:ietf:rfc:3986|{master}"}, True), ({"identifier": "urn:oid:1.2.3"}, False),
+                    ({"author": f"Practitioner/{author_id}"}, True), ({"author": "Practitioner/0"}, False),
+                    ({"author.family": "MARTIN"}, True), ({"author.family": "DURAND"}, False)]
+    failed = [params for params, expected in expectations
+              if (rid in _ids(_search(client, pdsm_patient, **{"status": "current", **params}))) is not expected]
+    assert not failed, f"these searches did not find (or exclude) the document as expected: {failed}"
+    page = _search(client, pdsm_patient, status="current", _count="1")
+    assert len([e for e in page.get("entry", []) if e["search"]["mode"] == "match"]) <= 1, "_count bounds the page"
 
 
 @pytest.mark.requirement("BENCH-PDSM-ITI66")
@@ -181,3 +211,123 @@ def test_no_token_and_no_authorization(fhir_base: str, fhir_client: Client, pdsm
         pytest.skip("a token for a professional without authorization exists only on the embedded DMP")
     _outcome(fhir_client(STRANGER_ID).get("/DocumentReference",
                                           params={"patient.identifier": _identifier(pdsm_patient)}), 403)
+
+
+@pytest.mark.requirement("BENCH-PDSM-ARCHIVE")
+def test_archive_and_unarchive(fhir_client: Client, pdsm_patient: str, author_id: str) -> None:
+    client = fhir_client()
+    [rid] = _publish(client, provide_bundle(pdsm_patient, author=author_id))
+    archive = [{"op": "add", "path": "/extension", "value": [{"url": IS_ARCHIVED, "valueBoolean": True}]}]
+    archived = client.patch(f"/DocumentReference/{rid}", headers=JSON_PATCH, json=archive)
+    assert archived.status_code == 200, f"archiving PATCH answered {archived.status_code}: {archived.text[:600]}"
+    assert rid in _ids(_search(client, pdsm_patient, isArchived="true")), "an archived document has isArchived=true"
+    assert rid not in _ids(_search(client, pdsm_patient, isArchived="false"))
+    restored = client.patch(f"/DocumentReference/{rid}", headers=JSON_PATCH,
+                            json=[{"op": "remove", "path": "/extension"}])
+    assert restored.status_code == 200, f"unarchiving PATCH answered {restored.status_code}: {restored.text[:600]}"
+    assert rid in _ids(_search(client, pdsm_patient, isArchived="false")), "an unarchived document is active again"
+
+
+@pytest.mark.requirement("BENCH-PDSM-PATCH-SCOPE", "BENCH-PDSM-ERRORS")
+def test_patch_outside_status_security_label_and_is_archived_is_405(fhir_client: Client, pdsm_patient: str,
+                                                                    author_id: str) -> None:
+    client = fhir_client()
+    [rid] = _publish(client, provide_bundle(pdsm_patient, author=author_id))
+    before = _document(client, rid)
+    for operations in ([{"op": "replace", "path": "/type", "value": {"coding": [{"code": "X"}]}}],
+                       [{"op": "add", "path": "/description", "value": "changed"}]):
+        _outcome(client.patch(f"/DocumentReference/{rid}", headers=JSON_PATCH, json=operations), 405)
+    after = _document(client, rid)
+    assert after["type"] == before["type"] and "description" not in after, "a refused PATCH changes nothing"
+
+
+def _lists(client: httpx.Client, ins: str, **params: str) -> dict[str, dict[str, Any]]:
+    response = client.get("/List", params={"patient.identifier": _identifier(ins), "status": "current", **params})
+    assert response.status_code == 200, f"ITI-66 answered {response.status_code}: {response.text[:600]}"
+    bundle = response.json()
+    assert bundle.get("type") == "searchset", "ITI-66 answers a searchset Bundle"
+    return {e["resource"]["id"]: e["resource"] for e in bundle.get("entry", [])
+            if e["resource"].get("resourceType") == "List"}
+
+
+@pytest.mark.requirement("BENCH-PDSM-ITI65", "BENCH-PDSM-ITI66")
+def test_folder_is_found_with_its_documents(fhir_client: Client, pdsm_patient: str, author_id: str) -> None:
+    client = fhir_client()
+    bundle = provide_bundle(pdsm_patient, author=author_id, folder=True)
+    [rid] = _publish(client, bundle)
+    sent = bundle["entry"][-1]["resource"]
+    unique = sent["identifier"][0]["value"]
+    found = [f for f in _lists(client, pdsm_patient, code="folder").values()
+             if unique in {i.get("value") for i in f.get("identifier", [])}]
+    assert len(found) == 1, f"ITI-66 code=folder finds the published Folder {unique}"
+    folder = found[0]
+    assert folder["code"]["coding"][0]["code"] == "folder" and folder.get("title") == sent["title"]
+    assert [e["item"]["reference"].rsplit("/", 1)[-1] for e in folder.get("entry", [])] == [rid], \
+        "the Folder List references its DocumentReference"
+    assert folder["id"] not in _lists(client, pdsm_patient, code="submissionset"), "a Folder is not a SubmissionSet"
+    by_title = _lists(client, pdsm_patient, code="folder", title=sent["title"])
+    assert folder["id"] in by_title and folder["id"] not in _lists(client, pdsm_patient, code="folder",
+                                                                   title="no such title")
+    response = client.get("/List", params={"patient.identifier": _identifier(pdsm_patient), "code": "folder",
+                                           "identifier": f"urn:uuid:{folder['id']}"})
+    result = default_validator().validate_bytes(response.content, "ITI-66 response", profiles=[])
+    errors = [f for f in result.findings if f.severity is Severity.ERROR]
+    assert not errors, [f"{f.rule}: {f.message}" for f in errors[:5]]
+
+
+@pytest.mark.requirement("BENCH-PDSM-ITI66")
+def test_submission_set_search_parameters(fhir_client: Client, pdsm_patient: str, author_id: str) -> None:
+    client = fhir_client()
+    bundle = provide_bundle(pdsm_patient, author=author_id)
+    _publish(client, bundle)
+    sent = bundle["entry"][0]["resource"]
+    unique = sent["identifier"][0]["value"]
+
+    def found(**params: str) -> bool:
+        return any(unique in {i.get("value") for i in r.get("identifier", [])}
+                   for r in _lists(client, pdsm_patient, code="submissionset", **params).values())
+
+    organisation = next(c for c in sent["contained"] if c["resourceType"] == "Organization")
+    expectations = [({"identifier": unique}, True), ({"title": sent["title"]}, True), ({"title": "zz"}, False),
+                    ({"designationType": "04"}, True), ({"designationType": "99"}, False),
+                    ({"sourceId": "urn:oid:1.2.250.1.999.2"}, True), ({"sourceId": "urn:oid:1.2.3"}, False),
+                    ({"source.family": "MARTIN"}, True), ({"source.family": "DURAND"}, False),
+                    ({"authorOrg": f"Organization/{organisation['identifier'][0]['value']}"}, True),
+                    ({"authorOrg": "Organization/0"}, False), ({"date": "ge2025-01-01"}, True),
+                    ({"date": "lt2000-01-01"}, False)]
+    failed = [params for params, expected in expectations if found(**params) is not expected]
+    assert not failed, f"these ITI-66 searches did not find (or exclude) the SubmissionSet as expected: {failed}"
+
+
+@pytest.mark.requirement("BENCH-PDSM-ITI65", "BENCH-PDSM-ITI67", "BENCH-PDSM-ITI68")
+def test_xml_publication_is_found_and_retrieved_byte_for_byte(fhir_client: Client, pdsm_patient: str,
+                                                              author_id: str) -> None:
+    content = b"%PDF-1.4 PDSm suite in XML \xc3\xa9"
+    client = fhir_client()
+    bundle = provide_bundle(pdsm_patient, author=author_id, content=content)
+    response = client.post(_base(client), content=fhir_xml(bundle), headers={"content-type": FHIR_XML, "accept": FHIR_XML})
+    assert response.status_code == 200, f"ITI-65 in XML answered {response.status_code}: {response.text[:800]}"
+    assert response.headers["content-type"].split(";")[0] == FHIR_XML, "Accept: application/fhir+xml gets XML"
+    answer = parse_fhir(response.content).resource or {}
+    assert answer.get("type") == "transaction-response"
+    [rid] = [e["response"]["location"].split("/")[1] for e in answer.get("entry", [])
+             if e["response"]["location"].startswith("DocumentReference/")]
+    found = client.get("/DocumentReference", params={"patient.identifier": _identifier(pdsm_patient),
+                                                     "status": "current", "_format": "xml"})
+    assert found.status_code == 200 and found.headers["content-type"].split(";")[0] == FHIR_XML, \
+        "_format=xml gets an XML searchset"
+    searchset = parse_fhir(found.content).resource or {}
+    resource = next(e["resource"] for e in searchset.get("entry", []) if e["resource"].get("id") == rid)
+    raw = client.get(resource["content"][0]["attachment"]["url"], headers={"accept": "*/*"})
+    assert raw.status_code == 200 and raw.content == content, "ITI-68 returns the bytes published in XML"
+
+
+@pytest.mark.requirement("BENCH-PDSM-ITI65-INVALID", "BENCH-PDSM-ERRORS")
+def test_unreadable_xml_bundle_is_refused_with_an_xml_operation_outcome(fhir_client: Client) -> None:
+    client = fhir_client()
+    response = client.post(_base(client), content=b"<Bundle xmlns='http://hl7.org/fhir'><type value='transaction'/>",
+                           headers={"content-type": FHIR_XML, "accept": FHIR_XML})
+    assert response.status_code == 400, f"a not well-formed XML bundle answered {response.status_code}"
+    outcome = parse_fhir(response.content)
+    assert outcome.format == "xml" and outcome.resource_type == "OperationOutcome", \
+        "the OperationOutcome comes in XML when XML is asked for"
