@@ -1,5 +1,5 @@
-"""The FHIR API on PostgreSQL (skipped without DMP_CONFORMANCE_PG_URL): publish, find lists and documents, mask,
-retrieve. A fresh patient per run: no table is truncated."""
+"""The FHIR API on PostgreSQL (skipped without DMP_CONFORMANCE_PG_URL): publish with a folder, find lists and
+documents, mask, retrieve. A fresh patient per run: no table is truncated."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def test_fhir_flow_on_postgresql() -> None:
     identifier = {"patient.identifier": f"urn:oid:{INS_TEST_OID}|{ins}"}
     try:
         with TestClient(app) as client:
-            assert client.post("/fhir", json=provide_bundle(ins, documents=2), headers=headers).status_code == 200
+            published = client.post("/fhir", json=provide_bundle(ins, documents=2, folder=True), headers=headers)
+            assert published.status_code == 200
             found = client.get("/fhir/DocumentReference", params={**identifier, "status": "current"}, headers=headers)
             assert found.json()["total"] == 2
             rid = found.json()["entry"][0]["resource"]["id"]
@@ -38,7 +39,10 @@ def test_fhir_flow_on_postgresql() -> None:
                 json=[{"op": "add", "path": "/securityLabel/-", "value": {"coding": [MASQUE_PS]}}])
             assert masked.status_code == 200 and masked.json()["meta"]["versionId"] == "2"
             lists = client.get("/fhir/List", params=identifier, headers=headers).json()
-            assert lists["total"] == 1 and len(lists["entry"][0]["resource"]["entry"]) == 2
+            assert lists["total"] == 2 and [len(e["resource"]["entry"]) for e in lists["entry"]] == [2, 2]
+            folders = client.get("/fhir/List", params={**identifier, "code": "folder", "designationType": "11488-4",
+                                                       "title": "suivi"}, headers=headers).json()
+            assert folders["total"] == 1 and folders["entry"][0]["resource"]["code"]["coding"][0]["code"] == "folder"
             assert client.get(f"/fhir/Binary/{rid}", headers=headers).content.startswith(b"%PDF")
     finally:
         store.close()
