@@ -28,6 +28,7 @@ from conformance.fhir.parse import FhirInput, parse_fhir
 from conformance.fhir.profile import ProfileChecker, ProfileRegistry, ValidationRun, array, type_of
 from conformance.fhir.terminology import Terminology, load_terminology
 from conformance.findings import ArtefactResult, Finding, Severity, Source, rules
+from conformance.resources import source_tree
 
 PDSM = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/"
 ITI65 = PDSM + "pdsm-comprehensive-provide-document-bundle"
@@ -125,8 +126,8 @@ def _package_candidates(options: dict[str, object]) -> list[FhirPackage]:
     except (PackageError, ValueError, OSError):
         pass  # an unreadable cache must not prevent validation: the official folder is tried next
     env = os.environ.get("DMP_CONFORMANCE_OFFICIAL")
-    beside = Path(__file__).resolve().parents[3] / "shared" / "official"
-    return find_packages([Path(env) if env else None, beside])
+    tree = source_tree()  # a checkout of the bench has the shared artefacts beside it; a wheel has not
+    return find_packages([Path(env) if env else None, tree.parent / "shared" / "official" if tree else None])
 
 
 @lru_cache(maxsize=8)
