@@ -29,7 +29,8 @@ KINDS = ("cisis", "fhir", "dmp-lps")
 INSTALL_HINTS = {
     "cisis": "no CI-SIS package installed: run `dmp-conformance profiles import PATH|URL` "
              f"(default URL: {DEFAULT_CISIS_URL}) or pass --package FOLDER",
-    "fhir": "no FHIR package installed: run `dmp-conformance profiles import PATH/TO/package.tgz`",
+    "fhir": "no FHIR package installed: run `dmp-conformance profiles import PATH/TO/package.tgz` (PDSm, PDSM4DMP, "
+            "and any terminology or dependency package: ans.fr.terminologies, ihe.iti.mhd…)",
     "dmp-lps": "no DMP LPS package installed: run `dmp-conformance profiles import PATH/TO/dmp-lps-package`",
 }
 
