@@ -595,9 +595,23 @@ def _insert_submission(s: Session, submission: Submission, patients: dict[str, P
         aid = assoc.entry_uuid if assoc.entry_uuid.startswith(UUID_PREFIX) else new_uuid()
         s.add(Association(entry_uuid=aid, association_type=assoc.association_type, source=source, target=target,
                           slots=assoc.slots))
+    _touch_folders(s, {ids.get(a.source, a.source) for a in submission.associations if a.association_type == HAS_MEMBER}
+                   - set(folder_ids.values()), ss.patient_id, now)
     return SubmissionResult(submission_set_uuid=ids[ss.entry_uuid],
                             entry_uuids={e.entry_uuid: ids[e.entry_uuid] for e in submission.entries},
                             deprecated=deprecated, folder_uuids=folder_ids)
+
+
+def _touch_folders(s: Session, sources: set[str], patient_id: str, now: str) -> None:
+    """Documents filed in folders registered before: those folders (of the same patient) get a new
+    lastUpdateTime (XDS: the registry updates it when a HasMember adds to a folder)."""
+    if not sources:
+        return
+    for folder in s.scalars(select(Folder).where(Folder.entry_uuid.in_(sorted(sources))).with_for_update()):
+        if parse_cx(folder.patient_id) != parse_cx(patient_id):
+            raise InvalidSubmission(f"Folder {folder.entry_uuid} belongs to another patient",
+                                    code="XDSPatientIdDoesNotMatch", context=folder.entry_uuid)
+        folder.last_update_time = now
 
 
 def _check_hash_size(entry: NewEntry, sha1: str, size: int) -> None:

@@ -59,11 +59,11 @@ def test_folder_is_stored_and_found_with_its_documents(fhir: Fhir) -> None:
     assert folder_id not in lists(fhir, code="submissionset")
 
 
-def test_folder_list_is_valid_against_pdsm(fhir: Fhir) -> None:
-    _, folder_id, _ = publish_folder(fhir)
-    response = fhir.get("/fhir/List", **{"patient.identifier": PATIENT_IDENTIFIER, "code": "folder",
-                                         "identifier": f"urn:uuid:{folder_id}"})
-    assert response.json()["total"] == 1
+def test_folder_and_submission_set_lists_are_valid_against_pdsm(fhir: Fhir) -> None:
+    bundle, folder_id, _ = publish_folder(fhir)
+    response = fhir.get("/fhir/List", **{"patient.identifier": PATIENT_IDENTIFIER, "identifier": ",".join(
+        [f"urn:uuid:{folder_id}", bundle["entry"][0]["resource"]["identifier"][0]["value"]])})
+    assert response.json()["total"] == 2
     result = default_validator().validate_bytes(response.content, "ITI-66 response", profiles=[])
     errors = [f"{f.rule}: {f.message}" for f in result.findings if f.severity is Severity.ERROR]
     assert not errors, errors[:5]
@@ -131,3 +131,31 @@ def test_masked_documents_are_left_out_of_the_folder_for_others(fhir: Fhir) -> N
 def test_unknown_list_is_404(fhir: Fhir) -> None:
     response = fhir.get("/fhir/List/00000000-0000-0000-0000-000000000000")
     assert response.status_code == 404 and response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_put_folder_adds_documents_to_a_registered_folder(fhir: Fhir) -> None:
+    _, folder_id, [first] = publish_folder(fhir)
+    before = fhir.get(f"/fhir/List/{folder_id}").json()
+    bundle = provide_bundle(INS, folder=True, filed=(first,))
+    folder_entry = bundle["entry"][-1]
+    folder_entry["request"] = {"method": "PUT", "url": f"List/{folder_id}"}
+    response = fhir.post("/fhir", bundle)
+    assert response.status_code == 200, response.text
+    answer = response.json()["entry"][-1]["response"]
+    assert answer == {"status": "200 OK", "location": f"List/{folder_id}"}
+    [second] = [e["response"]["location"].split("/")[1] for e in response.json()["entry"]
+                if e["response"]["location"].startswith("DocumentReference/")]
+    after = fhir.get(f"/fhir/List/{folder_id}").json()
+    assert {e["item"]["reference"] for e in after["entry"]} == {f"DocumentReference/{first}",
+                                                                f"DocumentReference/{second}"}
+    assert after["date"] >= before["date"] and after["title"] == before["title"]  # the registered folder is kept
+    assert not lists(fhir, code="folder", identifier=folder_of(bundle)["identifier"][0]["value"])  # no new folder
+
+
+def test_put_of_an_unknown_folder_refuses_the_bundle(fhir: Fhir) -> None:
+    bundle = provide_bundle(INS, folder=True)
+    bundle["entry"][-1]["request"] = {"method": "PUT", "url": "List/00000000-0000-0000-0000-000000000000"}
+    before = fhir.search()["total"]
+    response = fhir.post("/fhir", bundle)
+    assert response.status_code == 422 and response.json()["issue"][0]["expression"] == ["Bundle.entry[3].request.url"]
+    assert fhir.search()["total"] == before

@@ -90,3 +90,34 @@ def test_version_2_database_gains_the_folders_table(sqlite_url: str) -> None:
     store.register_submission(made)
     assert store.folder(unique) is not None
     store.close()
+
+
+def test_filing_in_a_registered_folder_updates_its_last_update_time(store: Store) -> None:
+    made, unique = with_folder(oid())
+    folder_uuid = store.register_submission(made).folder_uuids["folder"]
+    with store.engine.begin() as conn:  # as if it had been registered long ago
+        conn.execute(text("UPDATE folders SET last_update_time = '20000101000000'"))
+    uid = oid()
+    later = submission(entry(uid))
+    later.associations.append(NewAssociation("file", HAS_MEMBER, folder_uuid, f"doc-{uid}"))
+    store.register_submission(later)
+    found = store.folder_and_contents(unique)
+    assert found is not None and (found[0].last_update_time or "") > "20000101000000"
+    assert uid in {r.unique_id for r in found[1]}
+    assert store.find_folders(FindFoldersQuery(patient_id=PATIENT_CX, updated_to="20010101")) == []
+
+
+def test_filing_in_a_folder_of_another_patient_is_refused(store: Store) -> None:
+    other = f"180019238001045^^^&{PATIENT_OID}&ISO^NH"
+    store.add_patient("180019238001045", PATIENT_OID)
+    made, _ = with_folder(oid(), patient=other)
+    made.submission_set.patient_id = other
+    for document in made.entries:
+        document.patient_id = other
+    folder_uuid = store.register_submission(made).folder_uuids["folder"]
+    uid = oid()
+    intruder = submission(entry(uid))
+    intruder.associations.append(NewAssociation("file", HAS_MEMBER, folder_uuid, f"doc-{uid}"))
+    with pytest.raises(InvalidSubmission):
+        store.register_submission(intruder)
+    assert store.document(uid) is None

@@ -228,12 +228,17 @@ def fed_document(store: Store, resource: dict[str, Any], content: bytes, cx: str
 
 @dataclass(slots=True)
 class FedFolder:
-    """One Folder List of an ITI-65 bundle: the store's folder and the entryUUIDs (symbolic for documents of
-    the same bundle) of its documents."""
+    """One Folder List of an ITI-65 bundle: a new folder (POST) or the entryUUID of the registered one it adds
+    documents to (PUT), and the entryUUIDs (symbolic for documents of the same bundle) of its new documents."""
 
-    folder: NewFolder
+    folder: NewFolder | None
     members: list[str]
     full_url: str | None = None
+    existing: str | None = None
+
+    @property
+    def entry_uuid(self) -> str:
+        return self.existing or (self.folder.entry_uuid if self.folder else "")
 
 
 def _submission(sset: NewSubmissionSet, documents: list[FedDocument], repository_id: str,
@@ -243,13 +248,14 @@ def _submission(sset: NewSubmissionSet, documents: list[FedDocument], repository
     associations += [NewAssociation(f"rplc-{i}-{j}", RPLC, d.entry.entry_uuid, target)
                      for i, d in enumerate(documents) for j, target in enumerate(d.replaces)]
     for i, fed in enumerate(folders or []):
-        associations.append(NewAssociation(f"folder-{i}", HAS_MEMBER, sset.entry_uuid, fed.folder.entry_uuid))
-        associations += [NewAssociation(f"folder-{i}-member-{j}", HAS_MEMBER, fed.folder.entry_uuid, member)
+        if fed.folder is not None:
+            associations.append(NewAssociation(f"folder-{i}", HAS_MEMBER, sset.entry_uuid, fed.entry_uuid))
+        associations += [NewAssociation(f"folder-{i}-member-{j}", HAS_MEMBER, fed.entry_uuid, member)
                          for j, member in enumerate(fed.members)]
     return Submission(submission_set=sset, entries=[d.entry for d in documents],
                       documents=[d.document for d in documents], associations=associations,
                       repository_id=repository_id, submitter_id=submitter,
-                      folders=[f.folder for f in folders or []])
+                      folders=[f.folder for f in folders or [] if f.folder is not None])
 
 
 def _entries(bundle: dict[str, Any]) -> Iterator[tuple[int, str | None, dict[str, Any], str]]:
@@ -274,12 +280,30 @@ def _unique_id(resource: dict[str, Any]) -> str:
     return unique_id_of(unique or f"2.25.{uuid.uuid4().int}")
 
 
+def _registered_folder(store: Store, index: int, request_url: str, resource: dict[str, Any], cx: str) -> str:
+    """The entryUUID of the folder a PUT updates: ``List/<id>`` in ``request.url``, else its identifiers."""
+    target = request_url.partition("?")[0].rpartition("List/")[2]
+    candidates = [lid_of(target)] if target else []
+    candidates += [v if v.startswith(UUID_PREFIX) else unique_id_of(v) for v in _identifier_values(resource)]
+    folder = next((f for f in map(store.folder, candidates) if f is not None), None)
+    if folder is None or canonical_cx(folder.patient_id) != canonical_cx(cx):
+        raise FhirError(422, f"no Folder {target or candidates} of this DMP to add documents to",
+                        expression=f"Bundle.entry[{index}].request.url")
+    return folder.entry_uuid
+
+
 def _fed_folder(store: Store, index: int, url: str | None, resource: dict[str, Any], cx: str,
-                documents: dict[str, FedDocument], patients: dict[str, dict[str, Any]]) -> FedFolder:
-    """A Folder List: its items are DocumentReferences of the bundle (fullUrl) or already in the DMP."""
+                documents: dict[str, FedDocument], patients: dict[str, dict[str, Any]],
+                request: dict[str, Any]) -> FedFolder:
+    """A Folder List: its items are DocumentReferences of the bundle (fullUrl) or already in the DMP. POST makes
+    a new folder; PUT (MHDprovideFolderActions) adds the items that are not yet in the registered folder."""
     if patient_cx(resource, patients) != cx:
         raise FhirError(422, "the Folder's subject differs from the SubmissionSet's",
                         expression=f"Bundle.entry[{index}].resource.subject")
+    existing = _registered_folder(store, index, str(request.get("url") or ""), resource, cx) \
+        if request.get("method") == "PUT" else None
+    filed = {r.lid for r in store.entries(uuids=[a.target for a in store.associations([existing], [HAS_MEMBER])
+                                                 if a.source == existing])} if existing else set()
     members = []
     for position, item in enumerate(_list(resource.get("entry"))):
         reference = str((item.get("item") or {}).get("reference") or "") if isinstance(item, dict) else ""
@@ -292,7 +316,10 @@ def _fed_folder(store: Store, index: int, url: str | None, resource: dict[str, A
         if not rows or canonical_cx(rows[0].patient_id) != canonical_cx(cx) or rows[0].status == EntryStatus.DELETED.value:
             raise FhirError(422, f"Folder item {reference!r} is neither a DocumentReference of the bundle nor a "
                             "document of this DMP", expression=where)
-        members.append(rows[0].entry_uuid)
+        if rows[0].lid not in filed:
+            members.append(rows[0].entry_uuid)
+    if existing:
+        return FedFolder(None, members, url, existing)
     extensions = {e.get("url"): e for e in _list(resource.get("extension")) if isinstance(e, dict)}
     designation = extensions.get(DESIGNATION_TYPE, {}).get("valueCodeableConcept")
     codes = [c for c in (coded_of({"coding": [coding]}) for coding in _list((designation or {}).get("coding"))) if c]
@@ -338,8 +365,10 @@ def provided_bundle(store: Store, bundle: dict[str, Any], repository_id: str, su
         document.binary_url = str(attachment.get("url"))
         documents.append(document)
     by_url = {d.full_url: d for d in documents if d.full_url}
-    folders = [_fed_folder(store, index, url, resource, cx, by_url, patients) for index, url, resource, _
-               in entries if list_kind(resource) == "folder"]
+    requests = [e.get("request") if isinstance(e, dict) and isinstance(e.get("request"), dict) else {}
+                for e in _list(bundle.get("entry"))]
+    folders = [_fed_folder(store, index, url, resource, cx, by_url, patients, requests[index])
+               for index, url, resource, _ in entries if list_kind(resource) == "folder"]
     extensions = {e.get("url"): e for e in _list(set_resource.get("extension")) if isinstance(e, dict)}
     source = extensions.get(SOURCE_ID, {}).get("valueIdentifier", {})
     sset = NewSubmissionSet(

@@ -519,7 +519,8 @@ def provide_bundle(call: FhirCall, bundle: dict[str, Any]) -> dict[str, Any]:
     provided = provided_bundle(call.store, bundle, call.settings.repository_id, call.caller.actor_id)
     result = _feed(call, provided.submission, provided.patient_cx, provided.documents)
     by_url = {d.full_url: fhir_id(result.entry_uuids[d.entry.entry_uuid]) for d in provided.documents}
-    by_url |= {f.full_url: fhir_id(result.folder_uuids[f.folder.entry_uuid]) for f in provided.folders}
+    by_url |= {f.full_url: fhir_id(result.folder_uuids.get(f.entry_uuid, f.entry_uuid)) for f in provided.folders}
+    updated = {f.full_url for f in provided.folders if f.existing}
     set_id = fhir_id(result.submission_set_uuid)
     responses = []
     for _, url, resource, method in provided.entries:
@@ -530,7 +531,7 @@ def provide_bundle(call: FhirCall, bundle: dict[str, Any]) -> dict[str, Any]:
             doc = next((by_url[d.full_url] for d in provided.documents if d.binary_url == url), None)
             location, status = f"Binary/{doc}", "201 Created"
         elif list_kind(resource) == "folder":
-            location, status = f"List/{by_url.get(url)}", "201 Created"
+            location, status = f"List/{by_url.get(url)}", "200 OK" if url in updated else "201 Created"
         elif kind == "List":
             location, status = f"List/{set_id}", "201 Created"
         else:
