@@ -129,3 +129,20 @@ def test_capability_statement_and_openapi_declare_the_same_parameters(fhir: Fhir
     types = {p["name"]: p["type"] for r in statement["rest"][0]["resource"] for p in r.get("searchParam", [])}
     assert (types["title"], types["source"], types["author"], types["author.family"]) == (
         "string", "reference", "reference", "string")
+
+
+@pytest.mark.requirement("BENCH-PDSM-ITI66")
+def test_lists_by_post(fhir: Fhir) -> None:
+    set_id, bundle = publish_set(fhir)
+    body = (f"patient.identifier={PATIENT_IDENTIFIER}&code=submissionset&title:exact={bundle['entry'][0]['resource']['title']}"
+            f"&source.family=MARTIN&authorOrg=Organization/1750000012").replace("|", "%7C").replace(" ", "+")
+    answer = fhir.http.post("/fhir/List/_search", headers=fhir.headers("application/x-www-form-urlencoded"),
+                            content=body.encode())
+    assert answer.status_code == 200, answer.text
+    assert set_id in {e["resource"]["id"] for e in answer.json()["entry"]}
+    missed = fhir.http.post("/fhir/List/_search", headers=fhir.headers("application/x-www-form-urlencoded"),
+                            content=f"patient.identifier={PATIENT_IDENTIFIER}&title=zz".replace("|", "%7C").encode())
+    assert missed.status_code == 200 and set_id not in {e["resource"]["id"] for e in missed.json().get("entry", [])}
+    twice = fhir.http.post("/fhir/List/_search", headers=fhir.headers("application/x-www-form-urlencoded"),
+                           content=b"patient=1&patient=2")
+    assert twice.status_code == 400 and twice.json()["resourceType"] == "OperationOutcome"

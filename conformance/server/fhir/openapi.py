@@ -165,6 +165,7 @@ def fhir_openapi(document: dict[str, Any]) -> dict[str, Any]:
             "paths": {p: v for p, v in document.get("paths", {}).items() if p.startswith("/fhir")}}
 
 
-SEARCH_FORM_BODY = {"required": False, "content": {"application/x-www-form-urlencoded": {"schema": {
-    "type": "object", "properties": {name: {"type": "string", "minLength": 1}
-                                     for name in SEARCH_PARAMS["DocumentReference"]}}}}}
+def search_form_body(kind: str) -> dict[str, Any]:
+    """The optional form body of ``POST [type]/_search``: the search parameters of ``kind``."""
+    return {"required": False, "content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "properties": {name: {"type": "string", "minLength": 1} for name in SEARCH_PARAMS[kind]}}}}}

@@ -42,13 +42,13 @@ from conformance.server.fhir.openapi import (
     DOCUMENT_REFERENCE_BODY,
     JSON_PATCH_BODY,
     READ_RESPONSES,
-    SEARCH_FORM_BODY,
     SEARCH_POST_RESPONSES,
     SEARCH_RESPONSES,
     TOKEN_RESPONSES,
     TRANSACTION_RESPONSES,
     WRITE_RESPONSES,
     capability_statement,
+    search_form_body,
 )
 from conformance.server.fhir.outcome import (
     FHIR_JSON,
@@ -78,7 +78,8 @@ References = Annotated[list[Annotated[str, Query(pattern=REFERENCE)]] | None, Qu
 def _strings(alias: str) -> Any:
     """A FHIR string parameter (its ``:exact`` / ``:contains`` forms are read from the query string)."""
     return Query(alias=alias, min_length=1)
-TRANSACTIONS = {"provide_bundle": "ITI-65", "search_lists": "ITI-66", "read_list": "ITI-66",
+TRANSACTIONS = {"provide_bundle": "ITI-65", "search_lists": "ITI-66", "search_lists_by_post": "ITI-66",
+                "read_list": "ITI-66",
                 "search_document_references": "ITI-67", "search_document_references_by_post": "ITI-67", "read_document_reference": "ITI-67",
                 "read_binary": "ITI-68", "publish_document_reference": "ITI-105",
                 "conditional_update_document_reference": "ITI-105",
@@ -231,6 +232,11 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
                             findings=result.findings)
         return parsed.resource  # type: ignore[no-any-return]
 
+    async def form_parameters(request: Request) -> dict[str, list[str]]:
+        """``POST _search``: the parameters of the query string and of the form body together."""
+        form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+        return {**parse_qs(request.url.query), **form}
+
     def respond(request: Request, resource: dict[str, Any], status: int = 200,
                 headers: dict[str, str] | None = None) -> Response:
         """JSON, or XML when ``_format`` / Accept ask for it."""
@@ -306,10 +312,9 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
 
     @router.post("/DocumentReference/_search", name="search_document_references_by_post",
                  summary="ITI-67 Find Document References by POST (form body)", responses=SEARCH_POST_RESPONSES,
-                 openapi_extra={"requestBody": SEARCH_FORM_BODY})
+                 openapi_extra={"requestBody": search_form_body("DocumentReference")})
     async def search_documents_by_post(request: Request, who: Authenticated) -> Response:
-        form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
-        search = services.DocumentSearch.from_parameters({**parse_qs(request.url.query), **form})
+        search = services.DocumentSearch.from_parameters(await form_parameters(request))
         answer = await run_in_threadpool(services.search_documents, call(request, who), search, str(request.url))
         return respond(request, answer)
 
@@ -404,6 +409,14 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
             date=_token(date), is_archived=is_archived, title=_string(request, "title"), source=_token(source),
             source_given=_string(request, "source.given"), source_family=_string(request, "source.family"),
             author_org=_token(author_org))
+        answer = await run_in_threadpool(services.search_lists, call(request, who), search, str(request.url))
+        return respond(request, answer)
+
+    @router.post("/List/_search", name="search_lists_by_post",
+                 summary="ITI-66 Find Document Lists by POST (form body)", responses=SEARCH_POST_RESPONSES,
+                 openapi_extra={"requestBody": search_form_body("List")})
+    async def search_lists_by_post(request: Request, who: Authenticated) -> Response:
+        search = services.ListSearch.from_parameters(await form_parameters(request))
         answer = await run_in_threadpool(services.search_lists, call(request, who), search, str(request.url))
         return respond(request, answer)
 

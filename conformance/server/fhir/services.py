@@ -281,27 +281,29 @@ class DocumentSearch:
     @classmethod
     def from_parameters(cls, parameters: dict[str, list[str]]) -> DocumentSearch:
         """From FHIR search parameters by name (``POST _search`` form bodies); unknown names are ignored."""
-        def one(name: str) -> str | None:
-            values = parameters.get(name) or []
-            if len(values) > 1:
-                raise FhirError(400, f"{name} takes one value", expression=name)
-            return values[0] if values else None
-
-        count = one("_count")
+        count = _one(parameters, "_count")
         if count is not None and not (count.isdigit() and int(count) <= 1000):
             raise FhirError(400, "_count is an integer from 0 to 1000", expression="_count")
         many = {name: list(parameters.get(name) or []) for name in (
             "status", "identifier", "type", "category", "setting", "facility", "format", "event", "relatesto")}
         pairs = [(key, value) for key, values in parameters.items() for value in values]
-        return cls(patient=one("patient"), patient_identifier=one("patient.identifier"),
+        return cls(patient=_one(parameters, "patient"), patient_identifier=_one(parameters, "patient.identifier"),
                    author=[*parameters.get("author", []), *parameters.get("author.identifier", [])],
                    author_given=string_parameters(pairs, "author.given"),
                    author_family=string_parameters(pairs, "author.family"),
                    security_label=list(parameters.get("security-label") or []),
                    date=[*parameters.get("date", []), *parameters.get("creation", [])],
                    period_start=[*parameters.get("period-start", []), *parameters.get("period", [])],
-                   period_end=list(parameters.get("period-end") or []), is_archived=one("isArchived"),
+                   period_end=list(parameters.get("period-end") or []), is_archived=_one(parameters, "isArchived"),
                    count=int(count) if count is not None else None, **many)
+
+
+def _one(parameters: dict[str, list[str]], name: str) -> str | None:
+    """The value of a parameter that takes one (400 when repeated)."""
+    values = parameters.get(name) or []
+    if len(values) > 1:
+        raise FhirError(400, f"{name} takes one value", expression=name)
+    return values[0] if values else None
 
 
 def _reader_access(call: FhirCall, cx: str, action: str) -> tuple[Patient, DmpState]:
@@ -409,6 +411,19 @@ class ListSearch:
     source_given: StringSearch = field(default_factory=list)
     source_family: StringSearch = field(default_factory=list)
     author_org: list[str] = field(default_factory=list)  # the source organisation's id
+
+    @classmethod
+    def from_parameters(cls, parameters: dict[str, list[str]]) -> ListSearch:
+        """From FHIR search parameters by name (``POST List/_search`` form bodies); unknown names are ignored."""
+        pairs = [(key, value) for key, values in parameters.items() for value in values]
+        return cls(patient=_one(parameters, "patient"), patient_identifier=_one(parameters, "patient.identifier"),
+                   is_archived=_one(parameters, "isArchived"), title=string_parameters(pairs, "title"),
+                   source_given=string_parameters(pairs, "source.given"),
+                   source_family=string_parameters(pairs, "source.family"),
+                   designation_type=list(parameters.get("designationType") or []),
+                   source_id=list(parameters.get("sourceId") or []), author_org=list(parameters.get("authorOrg") or []),
+                   **{name: list(parameters.get(name) or []) for name in ("code", "status", "identifier", "date",
+                                                                          "source")})
 
     @property
     def about_source(self) -> bool:
