@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from conformance.fhir.parse import parse_fhir
+from conformance.server.fhir.outcome import wants_xml
 from conformance.suites.pdsm.documents import fhir_xml, provide_bundle, simplified_publish
 from tests.fhir_server.conftest import INS, PATIENT_IDENTIFIER, Fhir
 
@@ -110,3 +111,16 @@ def test_xml_bundle_invalid_against_pdsm_is_422_and_leaves_nothing(fhir: Fhir) -
 def test_xml_with_a_json_content_type_is_read_by_its_content(fhir: Fhir) -> None:
     response = fhir.http.post("/fhir", content=fhir_xml(provide_bundle(INS)), headers=fhir.headers())
     assert response.status_code == 200 and response.json()["type"] == "transaction-response"
+
+
+@pytest.mark.parametrize(("accept", "xml"), [
+    ("application/fhir+xml", True), ("application/fhir+json", False), ("", False), ("*/*", False),
+    ("application/fhir+xml, application/fhir+json", True), ("application/fhir+json, application/fhir+xml", False),
+    ("application/fhir+xml;q=0.5, application/fhir+json", False),
+    ("application/fhir+json;q=0.2, application/fhir+xml;q=0.9", True), ("application/xml", True),
+    ("text/xml;q=0", False), ("application/fhir+xml;q=abc", False), ("application/fhir+xml; fhirVersion=4.0", True),
+])
+def test_accept_quality_and_order_choose_xml(fhir: Fhir, accept: str, xml: bool) -> None:
+    assert wants_xml({}, accept) is xml
+    response = fhir.http.get("/fhir/metadata", headers={"accept": accept})
+    assert response.status_code == 200 and (response.headers["content-type"] == FHIR_XML) is xml

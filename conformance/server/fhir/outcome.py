@@ -73,11 +73,27 @@ def operation_outcome(error: FhirError) -> dict[str, Any]:
     return {"resourceType": "OperationOutcome", "issue": issues}
 
 
+def _preference(accept: str, media: set[str]) -> tuple[float, int]:
+    """The quality of the best Accept range among ``media`` and minus its position (earlier wins ties)."""
+    best = (0.0, 0)
+    for position, part in enumerate(accept.split(",")):
+        kind, *parameters = (p.strip() for p in part.split(";"))
+        if kind.lower() not in media:
+            continue
+        quality = next((p.partition("=")[2] for p in parameters if p.replace(" ", "").startswith("q=")), "1")
+        try:
+            best = max(best, (float(quality), -position))
+        except ValueError:
+            continue
+    return best
+
+
 def wants_xml(query: Mapping[str, str], accept: str) -> bool:
-    """``_format`` (FHIR) or an Accept naming FHIR XML before JSON."""
+    """``_format`` (FHIR), else an Accept preferring FHIR XML to JSON (quality first, then order)."""
     if query.get("_format"):
         return query["_format"].split(";")[0].strip() in XML_FORMATS
-    return FHIR_XML in accept and (FHIR_JSON not in accept or accept.index(FHIR_XML) < accept.index(FHIR_JSON))
+    xml = _preference(accept, {FHIR_XML, "application/xml", "text/xml"})
+    return xml[0] > 0 and xml > _preference(accept, {FHIR_JSON, "application/json"})
 
 
 def _xml(resource: dict[str, Any]) -> bytes | None:
