@@ -121,3 +121,16 @@ def test_filing_in_a_folder_of_another_patient_is_refused(store: Store) -> None:
     with pytest.raises(InvalidSubmission):
         store.register_submission(intruder)
     assert store.document(uid) is None
+
+
+def test_members_are_the_latest_versions_of_the_documents(store: Store) -> None:
+    first, second = oid(), oid()
+    made, _ = with_folder(first, second)
+    result = store.register_submission(made)
+    masked = entry(first, confidentiality_codes=["MASQUE_PS^^1.2.250.1.213.1.1.4.13"])
+    new_uuid = store.new_metadata_version(result.entry_uuids[f"doc-{first}"], masked)
+    folder, sset = result.folder_uuids["folder"], result.submission_set_uuid
+    members = store.members([folder, sset, "urn:uuid:nothing"])
+    assert {r.entry_uuid for r in members[folder]} == {new_uuid, result.entry_uuids[f"doc-{second}"]}
+    assert {r.unique_id for r in members[sset]} == {first, second} and members["urn:uuid:nothing"] == []
+    assert store.members([]) == {}

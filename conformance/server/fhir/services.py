@@ -55,7 +55,6 @@ from conformance.server.fhir.outcome import FhirError, refused, store_refusal
 from conformance.server.identity import Authentication
 from conformance.server.settings import ServerSettings
 from conformance.store import (
-    HAS_MEMBER,
     RPLC,
     DocumentEntry,
     EntryStatus,
@@ -455,12 +454,12 @@ def search_lists(call: FhirCall, search: ListSearch, self_url: str) -> dict[str,
         rows = submission_sets_of_patient(call.store, found.cx, unique_ids=ids, entry_uuids=ids, limit=limit)
         rows = [r for r in rows if (not designations or _coded_match(designations, r.content_type_code))
                 and _within(r.submission_time, low, high) and _set_matches(r, search)]
-        resources += [_list_of(call, row, dmp) for row in rows]
+        resources += _lists_of(call, rows, dmp)
     if "folder" in codes and not search.about_source:
         folders = call.store.find_folders(FindFoldersQuery(patient_id=found.cx, codes=designations,
                                                            updated_from=low, updated_to=high, ids=ids, limit=limit))
-        resources += [_list_of(call, row, dmp) for row in folders
-                      if _string_match(search.title, [row.title] if row.title else [])]
+        resources += _lists_of(call, [r for r in folders if _string_match(search.title, [r.title] if r.title else [])],
+                               dmp)
     return searchset(call, "List", resources, len(resources), self_url)
 
 
@@ -486,14 +485,15 @@ def _within(dtm: str | None, low: str | None, high: str | None) -> bool:
     return bool(dtm) and (low is None or digits >= low) and (high is None or digits < high)
 
 
-def _list_of(call: FhirCall, row: SubmissionSet | Folder, dmp: DmpState) -> dict[str, Any]:
-    """A SubmissionSet or Folder List with the documents the caller may see."""
-    members = [a for a in call.store.associations([row.entry_uuid], [HAS_MEMBER]) if a.source == row.entry_uuid]
-    lids = {r.lid for r in call.store.entries(uuids=[a.target for a in members])}
-    latest = [call.store.versions(lid)[0] for lid in lids]  # masking made newer metadata versions
-    visible = sorted({fhir_id(r.lid) for r in latest if check_visible(call.caller, dmp, facts_of(r))
-                      and r.status != EntryStatus.DELETED.value})
-    return folder_resource(row, visible) if isinstance(row, Folder) else list_resource(row, visible)
+def _lists_of(call: FhirCall, rows: Sequence[SubmissionSet | Folder], dmp: DmpState) -> list[dict[str, Any]]:
+    """SubmissionSet and Folder Lists with the documents the caller may see."""
+    members = call.store.members([r.entry_uuid for r in rows])
+    resources = []
+    for row in rows:
+        visible = sorted(fhir_id(r.lid) for r in members[row.entry_uuid]
+                         if r.status != EntryStatus.DELETED.value and check_visible(call.caller, dmp, facts_of(r)))
+        resources.append(folder_resource(row, visible) if isinstance(row, Folder) else list_resource(row, visible))
+    return resources
 
 
 def read_list(call: FhirCall, resource_id: str) -> dict[str, Any]:
@@ -502,7 +502,7 @@ def read_list(call: FhirCall, resource_id: str) -> dict[str, Any]:
         call.record("read list", None, target=resource_id, detail="unknown list")
         raise FhirError(404, f"no List {resource_id}")
     _, dmp = _reader_access(call, row.patient_id, "read list")
-    return _list_of(call, row, dmp)
+    return _lists_of(call, [row], dmp)[0]
 
 
 # --- ITI-65 / ITI-105 feeds -------------------------------------------------------------------------------------
