@@ -68,8 +68,12 @@ def documents(client: httpx.Client, patient: Ins, status: str = EVERY_STATUS) ->
     """ITI-67: the DocumentReferences the caller sees, by uniqueId."""
     response = search(client, patient, status)
     assert response.status_code == 200, f"ITI-67 answered HTTP {response.status_code}: {response.text[:600]}"
-    return {unique_id_of(e["resource"]): e["resource"] for e in response.json().get("entry", [])
-            if e["resource"].get("resourceType") == "DocumentReference"}
+    found = {unique_id_of(e["resource"]): e["resource"] for e in response.json().get("entry", [])
+             if e["resource"].get("resourceType") == "DocumentReference"}
+    named = {u: r.get("subject", {}).get("identifier", {}).get("value") for u, r in found.items()}
+    others = {u for u, ins in named.items() if ins is not None and ins != patient.value}  # by INS when given
+    assert not others, f"ITI-67 on patient {patient.value} answers documents of other patients: {sorted(others)}"
+    return found
 
 
 def set_mask(client: httpx.Client, resource_id: str, masked: bool) -> httpx.Response:

@@ -48,7 +48,7 @@ def test_valid_bundle_is_retrievable_byte_for_byte(team: Team, fhir_dmp: FhirDmp
     check()
 
 
-@pytest.mark.requirement("BENCH-PDSM-ITI65-INVALID", "BENCH-PDSM-ERRORS", "BENCH-DMP-REJECT")
+@pytest.mark.requirement("BENCH-PDSM-ITI65-INVALID", "BENCH-PDSM-ERRORS", "BENCH-DMP-REJECT", "EX_2.1-1140")
 def test_invalid_bundle_is_rejected_with_its_issue_and_leaves_no_trace(team: Team, fhir_dmp: FhirDmp,
                                                                       minimal_example: Note) -> None:
     patient = team.patient()
@@ -124,7 +124,7 @@ def test_replacing_keeps_exactly_one_current_version(team: Team, fhir_dmp: FhirD
     check()
 
 
-@pytest.mark.requirement("BENCH-PDSM-CROSS")
+@pytest.mark.requirement("BENCH-PDSM-CROSS", "BENCH-DMP-INTEGRITY", "BENCH-DMP-TD3.2")
 def test_a_document_fed_over_one_api_is_the_same_over_the_other(team: Team, fhir_dmp: FhirDmp,
                                                                 minimal_example: Note) -> None:
     patient = team.patient()
