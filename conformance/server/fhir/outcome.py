@@ -16,6 +16,7 @@ from conformance.server.access import (
     UNKNOWN_DOCUMENT,
     UNKNOWN_PATIENT,
 )
+from conformance.server.fhir.xmlwriter import fhir_xml
 from conformance.store import DuplicateUniqueId, InvalidSubmission, StoreError, UnknownEntry, UnknownPatient
 
 FHIR_JSON = "application/fhir+json"
@@ -97,12 +98,9 @@ def wants_xml(query: Mapping[str, str], accept: str) -> bool:
 
 
 def _xml(resource: dict[str, Any]) -> bytes | None:
-    """The resource as FHIR XML (R4B models), or None when they cannot carry it (JSON is sent instead)."""
-    from fhir.resources.R4B import get_fhir_model_class  # 0.4 s import: only when XML is asked for
-
+    """The resource as FHIR XML, or None when the R4B models cannot carry it (JSON is sent instead)."""
     try:
-        model = get_fhir_model_class(resource["resourceType"]).model_validate(resource)
-        return model.model_dump_xml()  # type: ignore[no-any-return]
+        return fhir_xml(resource)
     except Exception:  # a model gap must not turn a good answer into an error
         return None
 
