@@ -378,8 +378,8 @@ def _by_id_params(params: dict[str, list[str]], prefix: str) -> tuple[list[str],
 
 
 def _other_query(exchange: Exchange, query_id: str, params: dict[str, list[str]]) -> RegistryObjectList:
-    """GetDocuments (TD3.1b), GetAssociations, GetSubmissionSetAndContents, GetFolderAndContents,
-    GetRelatedDocuments."""
+    """GetDocuments (TD3.1b), GetAssociations, GetSubmissionSetAndContents, GetFolders, GetFolderAndContents,
+    GetFoldersForDocument, GetRelatedDocuments."""
     store = exchange.store
     patient = exchange.patient()
     dmp = exchange.dmp_state(patient)
@@ -417,6 +417,15 @@ def _other_query(exchange: Exchange, query_id: str, params: dict[str, list[str]]
             objects.folders = [_folder_model(folder)]
             objects.document_entries = [_entry_model(r) for r in visible]
             objects.associations = [_association_model(a) for a in members if a.target in shown]
+    elif query_id == StoredQuery.GET_FOLDERS:
+        uuids, unique_ids = _by_id_params(params, "XDSFolder")
+        rows = [store.folder(i) for i in [*uuids, *unique_ids]]
+        objects.folders = [_folder_model(f) for f in rows
+                           if f is not None and same_patient(f.patient_id, exchange.auth.patient_cx)]
+    elif query_id == StoredQuery.GET_FOLDERS_FOR_DOCUMENT:
+        uuids, unique_ids = _by_id_params(params, "XDSDocumentEntry")
+        documents = _visible(exchange, store.entries(uuids=uuids, unique_ids=unique_ids))
+        objects.folders = [_folder_model(f) for f in store.folders_of_entries([d.entry_uuid for d in documents])]
     elif query_id == StoredQuery.GET_RELATED_DOCUMENTS:
         uuids, unique_ids = _by_id_params(params, "XDSDocumentEntry")
         origin = _visible(exchange, store.entries(uuids=uuids, unique_ids=unique_ids, latest_only=True))
@@ -431,7 +440,8 @@ def _other_query(exchange: Exchange, query_id: str, params: dict[str, list[str]]
         raise XdsFailure(ErrorCode.UNKNOWN_STORED_QUERY,
                          f"stored query {query_id} is not supported by the reference DMP "
                          "(FindDocuments, FindFolders, GetDocuments, GetDocumentsAndAssociations, GetAssociations, "
-                         "GetSubmissionSetAndContents, GetFolderAndContents, GetRelatedDocuments are)")
+                         "GetSubmissionSetAndContents, GetFolders, GetFolderAndContents, GetFoldersForDocument, "
+                         "GetRelatedDocuments are)")
     return objects
 
 

@@ -453,6 +453,16 @@ class Store:
                                            for code, _, scheme in wanted for have in r.codes)]
         return rows[:query.limit] if query.limit else rows
 
+    def folders_of_entries(self, entry_uuids: Sequence[str]) -> list[Folder]:
+        """GetFoldersForDocument: the folders holding one of these entries (HasMember)."""
+        if not entry_uuids:
+            return []
+        statement = (select(Folder).join(Association, Association.source == Folder.entry_uuid)
+                     .where(Association.target.in_(list(entry_uuids)), Association.association_type == HAS_MEMBER)
+                     .distinct().order_by(Folder.id))
+        with self.reading() as s:
+            return list(s.scalars(statement))
+
     def folder_and_contents(self, uuid_or_unique_id: str
                             ) -> tuple[Folder, list[DocumentEntry], list[Association]] | None:
         """GetFolderAndContents: the folder, its documents (every version the HasMember points to) and those

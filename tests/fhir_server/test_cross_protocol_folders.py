@@ -1,5 +1,6 @@
 """Folders across SOAP and FHIR on one reference DMP over real HTTP: a Folder fed over ITI-41 is stored and found
-by FindFolders, GetFolderAndContents and ITI-66; a Folder List fed over ITI-65 answers the SOAP stored queries."""
+by FindFolders, GetFolders, GetFolderAndContents, GetFoldersForDocument and ITI-66; a Folder List fed over ITI-65
+answers the SOAP stored queries."""
 
 from __future__ import annotations
 
@@ -69,6 +70,12 @@ def test_soap_fed_folder_is_stored_and_found_over_soap_and_fhir(dmp: RunningServ
     assert [f.unique_id for f in contents.objects.folders] == [folder.unique_id]
     assert [e.unique_id for e in contents.objects.document_entries] == [entry.unique_id]
     assert [a.source for a in contents.objects.associations] == [stored.entry_uuid]
+
+    by_id = _query(dmp, StoredQuery.GET_FOLDERS, **{"$XDSFolderEntryUUID": format_list([stored.entry_uuid])})
+    assert [f.unique_id for f in by_id.objects.folders] == [folder.unique_id]
+    of_document = _query(dmp, StoredQuery.GET_FOLDERS_FOR_DOCUMENT,
+                         **{"$XDSDocumentEntryUniqueId": format_list([entry.unique_id or ""])})
+    assert [f.unique_id for f in of_document.objects.folders] == [folder.unique_id]
 
     resource = _lists(dmp, identifier=f"urn:oid:{folder.unique_id}")[stored.entry_uuid.removeprefix("urn:uuid:")]
     assert resource["title"] == "Suivi cardiologique" and len(resource["entry"]) == 1
