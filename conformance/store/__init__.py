@@ -2,8 +2,8 @@
 
 ``Store.open("sqlite:///path.db")`` (or a ``postgresql+psycopg://`` URL) creates or upgrades the schema and
 returns a :class:`Store` whose typed methods cover patients and DMP status, professionals and structures,
-authorizations, atomic ITI-41 submissions (documents + entries + associations, RPLC deprecation), FindDocuments
-and the other stored queries, status and metadata updates, the access history and the exchange captures.
+authorizations, atomic ITI-41 submissions (documents + entries + folders + associations, RPLC deprecation),
+FindDocuments, FindFolders and the other stored queries, status and metadata updates, the access history and the exchange captures.
 Refusals raise :class:`StoreError` subclasses whose ``code`` is the XDS/DMP error code to answer with.
 """
 

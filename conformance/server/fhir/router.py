@@ -5,6 +5,11 @@ Every answer that is not a success is an OperationOutcome (400 malformed, 401 no
 precondition, 413 body too large, 422 invalid against PDSm or refused by the store). Every exchange is captured
 with the SOAP ones (``GET /captures``), transaction ``ITI-65``, ``ITI-66``, ``ITI-67``, ``ITI-68``, ``ITI-105``
 or ``PDSm-PATCH``. Authentication: :mod:`conformance.server.fhir.auth`.
+
+Bodies are FHIR JSON or XML (read by their content); answers are XML when ``_format`` or Accept (q-values, then
+order) prefer it. ITI-66 returns SubmissionSet and Folder Lists (``code``). String parameters (``title``,
+``author.given``…) take the ``:exact`` and ``:contains`` modifiers; references (``author``, ``source``,
+``authorOrg``) name professionals and organisations by their national id (``Practitioner/<idNat>``).
 """
 
 # No ``from __future__ import annotations``: FastAPI resolves the dependency aliases defined in fhir_router.
