@@ -628,7 +628,7 @@ def _insert_submission(s: Session, submission: Submission, patients: dict[str, P
         s.add(Association(entry_uuid=aid, association_type=assoc.association_type, source=source, target=target,
                           slots=assoc.slots))
     _touch_folders(s, {ids.get(a.source, a.source) for a in submission.associations if a.association_type == HAS_MEMBER}
-                   - set(folder_ids.values()), ss.patient_id, now)
+                   - {*folder_ids.values(), ids[ss.entry_uuid]}, ss.patient_id, now)
     return SubmissionResult(submission_set_uuid=ids[ss.entry_uuid],
                             entry_uuids={e.entry_uuid: ids[e.entry_uuid] for e in submission.entries},
                             deprecated=deprecated, folder_uuids=folder_ids)
