@@ -51,6 +51,8 @@ def test_unknown_string_modifier_is_400(fhir: Fhir) -> None:
     response = fhir.get("/fhir/DocumentReference", **{"patient.identifier": PATIENT_IDENTIFIER,
                                                       "author.family:missing": "x"})
     assert response.status_code == 400 and response.json()["issue"][0]["expression"] == ["author.family:missing"]
+    empty = fhir.get("/fhir/List", **{"patient.identifier": PATIENT_IDENTIFIER, "title:exact": " "})
+    assert empty.status_code == 400 and empty.json()["issue"][0]["expression"] == ["title:exact"]
     assert fhir.get("/fhir/DocumentReference", **{"patient.identifier": PATIENT_IDENTIFIER,
                                                    "author": "not a reference"}).status_code == 400
 

@@ -142,6 +142,8 @@ def string_parameters(parameters: Sequence[tuple[str, str]], name: str) -> Strin
             continue
         if modifier not in STRING_MODIFIERS:
             raise FhirError(400, f"{key}: only the exact and contains modifiers are supported", expression=key)
+        if not value.strip():
+            raise FhirError(400, f"{key} needs a value", expression=key)
         found.append((modifier, value))
     return found
 
