@@ -14,7 +14,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.fhir.builders import NOS, RFC3986, iti65_bundle
+from conformance.fhir.builders import NOS, PDSM_SD, RFC3986, iti65_bundle
 from conformance.generate.xds import SOURCE_OID, SubmissionSpec
 from conformance.identity import make_nir
 from conformance.xds.builders import new_oid
@@ -85,6 +85,19 @@ def provide_bundle(spec: SubmissionSpec) -> dict[str, Any]:
     submission_set["identifier"][0]["value"] = f"urn:oid:{new_oid(SOURCE_OID)}"
     submission_set["subject"] = _subject(spec)
     return bundle
+
+
+def simplified_publish(spec: SubmissionSpec) -> dict[str, Any]:
+    """The ITI-105 DocumentReference of ``spec`` (the document inline, no identifier, no url): the body of a
+    simplified publish or of a replacement by conditional update."""
+    reference = provide_bundle(spec)["entry"][1]["resource"]
+    reference["meta"]["profile"] = [PDSM_SD + "pdsm-simplified-publish"]
+    for key in ("id", "identifier"):
+        reference.pop(key)
+    attachment = reference["content"][0]["attachment"]
+    del attachment["url"]
+    attachment["data"] = base64.b64encode(spec.document.content).decode("ascii")
+    return reference  # type: ignore[no-any-return]
 
 
 # --- mutations: break exactly one rule, and know what the DMP answers -------------------------------------------

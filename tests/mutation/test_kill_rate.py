@@ -3,7 +3,8 @@
 
 One pytest subprocess per variant runs only the server-role tests aimed at that fault (CI budget: 8 to 25 s per
 variant depending on the machine's load). The property suite runs against the variants of
-:data:`PROPERTY_TARGETS` with a report directory, whose evidence must hold the shrunk minimal failing example.
+:data:`PROPERTY_TARGETS` (SOAP) and :data:`FHIR_PROPERTY_TARGETS` (the same properties through the FHIR PDSm API)
+with a report directory, whose evidence must hold the shrunk minimal failing example.
 ``DMP_MUTATION_FULL=1`` runs the whole server-role and property suites against every variant and adds the
 visibility state machine (about two minutes of shrinking per variant).
 """
@@ -64,9 +65,23 @@ PROPERTY_TARGETS: dict[str, str] = {  # the property suite must catch these, wit
     "accept-duplicate-uniqueid": f"{SUBMISSIONS}test_duplicate_unique_ids_are_refused",
     "no-deprecate-on-replace": f"{SUBMISSIONS}test_replacing_keeps_exactly_one_approved_version",
 }
+FHIR_SUBMISSIONS = f"{PROPS}test_fhir_submissions.py::"
+FHIR_ROUND_TRIP = f"{FHIR_SUBMISSIONS}test_valid_bundle_is_retrievable_byte_for_byte"
+FHIR_CROSS = f"{FHIR_SUBMISSIONS}test_a_document_fed_over_one_api_is_the_same_over_the_other"
+FHIR_DUPLICATE = f"{FHIR_SUBMISSIONS}test_duplicate_master_identifiers_are_refused"
+FHIR_PROPERTY_TARGETS: dict[str, str] = {  # the same properties through the FHIR PDSm API (about 10 s each)
+    "retrieve-wrong-bytes": FHIR_ROUND_TRIP,
+    "skip-hash": FHIR_CROSS,  # a SOAP fault: the document fed over FHIR has a wrong hash over SOAP
+    "accept-duplicate-uniqueid": FHIR_DUPLICATE,
+    "no-deprecate-on-replace": f"{FHIR_SUBMISSIONS}test_replacing_keeps_exactly_one_current_version",
+    "author-rule-off": f"{FHIR_SUBMISSIONS}test_invalid_bundle_is_rejected_with_its_issue_and_leaves_no_trace",
+}
 VISIBILITY = f"{PROPS}test_visibility.py::test_masking_and_authorizations_never_leak_a_document"
 if FULL:  # the state machine shrinks sequences of exchanges: about two minutes per variant
     PROPERTY_TARGETS |= {"leak-masked": VISIBILITY, "ignore-revoked-authorization": VISIBILITY}
+    FHIR_PROPERTY_TARGETS |= {"partial-commit": FHIR_ROUND_TRIP, "wrong-size": FHIR_CROSS, "wrong-error-code": FHIR_DUPLICATE,
+                              "leak-masked": f"{VISIBILITY}_through_fhir",
+                              "ignore-revoked-authorization": f"{VISIBILITY}_through_fhir"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +147,7 @@ def test_every_fault_has_targets_and_a_catalogued_requirement() -> None:
 def test_targets_pass_against_the_conformant_dmp(tmp_path: Path) -> None:
     """Kills only count if the same tests pass against the conformant reference DMP."""
     targets = list(dict.fromkeys([t for ts in TARGETS.values() for t in ts]
-                                 + list(PROPERTY_TARGETS.values())))
+                                 + list(PROPERTY_TARGETS.values()) + list(FHIR_PROPERTY_TARGETS.values())))
     run = run_suites(targets, tmp_path)
     assert run.returncode == 0 and not run.failed(), run.output
 
@@ -147,15 +162,28 @@ def test_kill_rate_of_the_server_role_suite_on_fault_injected_variants(tmp_path:
         f"survivors: {json.dumps(survivors, indent=1)}"
 
 
-@pytest.mark.slow
-def test_property_suite_fails_on_variants_with_a_minimal_example(tmp_path: Path) -> None:
+def _caught_with_a_minimal_example(targets: dict[str, str], tmp_path: Path) -> dict[str, dict[str, object]]:
+    """The variants whose property target failed with a shrunk minimal example in the report evidence."""
     caught = {}
-    for name, target in PROPERTY_TARGETS.items():
+    for name, target in targets.items():
         report_dir = tmp_path / f"report-{name}"
         run = run_suites([target], tmp_path, fault=name, report_dir=report_dir)
         examples = [p.read_text(encoding="utf-8") for p in report_dir.rglob("minimal-failing-example.txt")]
         if run.failed() and examples:
             caught[name] = {"seconds": round(run.seconds, 1), "minimal_example": examples[0].split("\n\n")[0]}
-    (tmp_path / "property-mutation.json").write_text(json.dumps(caught, indent=2))
     print(json.dumps(caught, indent=1))
+    return caught
+
+
+@pytest.mark.slow
+def test_property_suite_fails_on_variants_with_a_minimal_example(tmp_path: Path) -> None:
+    caught = _caught_with_a_minimal_example(PROPERTY_TARGETS, tmp_path)
+    (tmp_path / "property-mutation.json").write_text(json.dumps(caught, indent=2))
     assert len(caught) >= 5, f"the property suite caught only {sorted(caught)} with a minimal example"
+
+
+@pytest.mark.slow
+def test_fhir_properties_fail_on_variants_with_a_minimal_example(tmp_path: Path) -> None:
+    caught = _caught_with_a_minimal_example(FHIR_PROPERTY_TARGETS, tmp_path)
+    assert set(caught) == set(FHIR_PROPERTY_TARGETS), \
+        f"the FHIR properties missed {sorted(set(FHIR_PROPERTY_TARGETS) - set(caught))}"

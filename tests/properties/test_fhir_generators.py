@@ -18,6 +18,7 @@ from conformance.generate.fhir import (
     BundleMutation,
     provide_bundle,
     sha1_base64,
+    simplified_publish,
     unique_id_of,
 )
 from conformance.identity import Ins
@@ -69,3 +70,11 @@ def test_every_bundle_mutation_names_a_catalogued_requirement() -> None:
 
     catalogue = load_catalogue()
     assert all(m.rule in catalogue for m in BUNDLE_MUTATIONS)
+
+
+def test_the_simplified_publish_of_a_submission_is_valid_and_inline() -> None:
+    resource = simplified_publish(SPEC)
+    assert not _errors(resource)
+    attachment = resource["content"][0]["attachment"]
+    assert base64.b64decode(attachment["data"]) == SPEC.document.content and "url" not in attachment
+    assert unique_id_of(resource) == SPEC.unique_id and "identifier" not in resource

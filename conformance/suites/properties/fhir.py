@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.fhir.builders import RFC3986
 from conformance.generate.fhir import security_labels, unique_id_of
 from conformance.identity import Ins
 
@@ -74,6 +75,12 @@ def documents(client: httpx.Client, patient: Ins, status: str = EVERY_STATUS) ->
     others = {u for u, ins in named.items() if ins is not None and ins != patient.value}  # by INS when given
     assert not others, f"ITI-67 on patient {patient.value} answers documents of other patients: {sorted(others)}"
     return found
+
+
+def conditional_update(client: httpx.Client, replaced: str, resource: dict[str, Any]) -> httpx.Response:
+    """Replacement by conditional update: PUT of the new ITI-105 DocumentReference on the uniqueId it replaces."""
+    return client.put("/DocumentReference", params={"identifier": f"{RFC3986}|urn:oid:{replaced}"}, json=resource,
+                      headers={"content-type": FHIR_JSON})
 
 
 def set_mask(client: httpx.Client, resource_id: str, masked: bool) -> httpx.Response:

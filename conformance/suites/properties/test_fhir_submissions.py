@@ -1,5 +1,6 @@
 """The properties of ``test_submissions.py`` through the FHIR PDSm API: ITI-65 → ITI-67 → ITI-68 on the same
-generated documents, one-rule invalid bundles, duplicate masterIdentifiers, replacements by ``relatesTo``, and
+generated documents, one-rule invalid bundles, duplicate masterIdentifiers, replacements (ITI-65 ``relatesTo`` or
+conditional update), and
 documents fed over one API read over the other (one fresh DMP patient per test)."""
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.generate.fhir import BUNDLE_MUTATIONS, BundleMutation, provide_bundle
+from conformance.generate.fhir import BUNDLE_MUTATIONS, BundleMutation, provide_bundle, simplified_publish
 from conformance.generate.xds import DocumentSpec, SubmissionSpec, document_specs
 from conformance.suites.properties.conftest import describe, live_examples
-from conformance.suites.properties.fhir import FhirDmp, documents, outcome_names, provide
+from conformance.suites.properties.fhir import FhirDmp, conditional_update, documents, outcome_names, provide
 from conformance.suites.properties.readback import assert_fhir_copy, assert_soap_copy
 from conformance.suites.server_role.team import Team, error_codes
 
@@ -103,15 +104,22 @@ def test_replacing_keeps_exactly_one_current_version(team: Team, fhir_dmp: FhirD
     patient = team.patient()
 
     @live_examples()
-    @given(versions=st.lists(document_specs(masked=st.just(False)), min_size=2, max_size=4))
-    def check(versions: list[DocumentSpec]) -> None:
-        minimal_example("\n".join(f"version {n}: {describe(v)}" for n, v in enumerate(versions)))
+    @given(versions=st.lists(document_specs(masked=st.just(False)), min_size=2, max_size=4), data=st.data())
+    def check(versions: list[DocumentSpec], data: st.DataObject) -> None:
+        by_update = data.draw(st.lists(st.booleans(), min_size=len(versions) - 1, max_size=len(versions) - 1))
+        minimal_example("\n".join(f"version {n}{' (conditional update)' if n and by_update[n - 1] else ''}: "
+                                   f"{describe(v)}" for n, v in enumerate(versions)))
         specs = [replace(team.spec(patient, b""), document=v) for v in versions]
         with fhir_dmp.client() as client:
             _provided(client, specs[0])
-            for previous, new in pairwise(specs):
-                target = documents(client, patient)[previous.unique_id]["id"]
-                _provided(client, replace(new, replaces=f"DocumentReference/{target}"))
+            for (previous, new), update in zip(pairwise(specs), by_update, strict=True):
+                if update:
+                    response = conditional_update(client, previous.unique_id, simplified_publish(new))
+                    assert response.status_code == 201, \
+                        f"replacement by conditional update refused: HTTP {response.status_code} {response.text[:600]}"
+                else:
+                    target = documents(client, patient)[previous.unique_id]["id"]
+                    _provided(client, replace(new, replaces=f"DocumentReference/{target}"))
             current = documents(client, patient, "current")
             superseded = documents(client, patient, "superseded")
         chain = [s.unique_id for s in specs]
