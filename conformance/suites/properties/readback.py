@@ -3,11 +3,12 @@ ITI-68): the same bytes, with the hash and size of those bytes."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from conformance.generate.fhir import sha1_base64
 from conformance.generate.xds import SubmissionSpec
-from conformance.suites.properties.fhir import FhirDmp, documents
+from conformance.suites.properties.fhir import FHIR_JSON, FhirDmp, documents
 from conformance.suites.server_role.team import Team, find, sha1
 
 
@@ -29,9 +30,14 @@ def assert_fhir_copy(fhir: FhirDmp, spec: SubmissionSpec) -> dict[str, Any]:
         assert spec.unique_id in found, f"ITI-67 does not find uniqueId {spec.unique_id}"
         attachment = found[spec.unique_id]["content"][0]["attachment"]
         raw = client.get(attachment["url"], headers={"accept": "*/*"})
+        binary = client.get(attachment["url"], headers={"accept": FHIR_JSON})  # PDSM4DMP TD3.2: a Binary
     assert attachment.get("hash") == sha1_base64(content), \
         f"attachment.hash {attachment.get('hash')} ≠ base64 SHA-1 of the bytes {sha1_base64(content)}"
     assert attachment.get("size") == len(content), f"attachment.size {attachment.get('size')} ≠ {len(content)}"
     assert raw.status_code == 200, f"ITI-68 on {attachment['url']} answered HTTP {raw.status_code}"
     assert raw.content == content, f"ITI-68 returned other bytes ({len(raw.content)} bytes, {len(content)} fed)"
+    assert raw.headers.get("content-type", "").split(";")[0] == attachment.get("contentType"), \
+        f"ITI-68 content-type {raw.headers.get('content-type')} ≠ attachment.contentType {attachment.get('contentType')}"
+    assert binary.status_code == 200 and base64.b64decode(binary.json().get("data", "")) == content, \
+        f"ITI-68 as a Binary resource: HTTP {binary.status_code}, other bytes"
     return found[spec.unique_id]  # type: ignore[no-any-return]
