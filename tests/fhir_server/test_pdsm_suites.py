@@ -28,9 +28,11 @@ def test_server_role_suite_passes_on_the_reference_dmp(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["run", "--suite", str(SUITES / "server_role"), "-o", str(out)])
     outcomes, verdicts = _report(out)
     assert result.exit_code == 0, outcomes
-    assert set(outcomes.values()) == {"passed"} and len(outcomes) >= 11, outcomes
+    assert set(outcomes.values()) == {"passed"} and len(outcomes) >= 17, outcomes
     for rid in ("BENCH-PDSM-ITI65", "BENCH-PDSM-ITI67", "BENCH-PDSM-ITI68", "BENCH-PDSM-ITI105", "BENCH-PDSM-MASK",
-                "BENCH-PDSM-REPLACE", "BENCH-PDSM-DUPLICATE", "BENCH-PDSM-ERRORS", "BENCH-PDSM-ACCESS"):
+                "BENCH-PDSM-REPLACE", "BENCH-PDSM-DUPLICATE", "BENCH-PDSM-ERRORS", "BENCH-PDSM-ACCESS",
+                "BENCH-PDSM-ITI66", "BENCH-PDSM-SEARCH", "BENCH-PDSM-ARCHIVE", "BENCH-PDSM-PATCH-SCOPE",
+                "BENCH-PDSM-ITI65-INVALID"):
         assert verdicts[rid] == "pass", rid
 
 
