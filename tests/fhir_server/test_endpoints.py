@@ -234,3 +234,35 @@ def test_xml_on_request(fhir: Fhir) -> None:
     assert by_accept.content.lstrip().startswith(b"<?xml") and b"CapabilityStatement" in by_accept.content
     missing = fhir.http.get("/fhir/DocumentReference/unknown", headers={**fhir.headers(), "accept": "application/fhir+xml"})
     assert missing.status_code == 404 and b"<OperationOutcome" in missing.content
+
+
+def _supersede(target: str, value: str = "superseded") -> dict[str, object]:
+    """A PDSM4DMP TD2.1 UpdateDocumentRefs entry (FHIRPath Patch)."""
+    return {"fullUrl": "urn:uuid:0b9c1d6e-0000-4000-8000-000000000001", "request": {
+        "method": "PATCH", "url": f"DocumentReference/{target}"}, "resource": {"resourceType": "Parameters", "parameter": [
+            {"name": "operation", "part": [{"name": "type", "valueCode": "replace"},
+                                           {"name": "path", "valueString": "DocumentReference.status"},
+                                           {"name": "value", "valueCode": value}]}]}}
+
+
+@pytest.mark.requirement("BENCH-PDSM-REPLACE")
+def test_update_document_refs_entry_of_a_replacement(fhir: Fhir) -> None:
+    [old] = provide(fhir)
+    bundle = provide_bundle(INS, replaces=old)
+    bundle["entry"].append(_supersede(old))
+    response = fhir.post("/fhir", bundle)
+    assert response.status_code == 200, response.text
+    assert response.json()["entry"][-1]["response"] == {"status": "200 OK", "location": f"DocumentReference/{old}"}
+    assert fhir.get(f"/fhir/DocumentReference/{old}").json()["status"] == "superseded"
+
+
+@pytest.mark.parametrize("case", ["not replaced", "other value"])
+def test_update_document_refs_entry_that_would_not_be_applied_is_refused(fhir: Fhir, case: str) -> None:
+    [old] = provide(fhir)
+    [other] = provide(fhir)
+    bundle = provide_bundle(INS, replaces=old)
+    bundle["entry"].append(_supersede(other) if case == "not replaced" else _supersede(old, "current"))
+    before = fhir.search()["total"]
+    response = fhir.post("/fhir", bundle)
+    assert response.status_code == 422 and "BENCH-PDSM-UPDATE-DOCREFS" in json.dumps(response.json()["issue"])
+    assert fhir.search()["total"] == before and fhir.get(f"/fhir/DocumentReference/{old}").json()["status"] == "current"

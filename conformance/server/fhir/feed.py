@@ -338,6 +338,7 @@ class ProvidedBundle:
     documents: list[FedDocument]
     entries: list[tuple[int, str | None, dict[str, Any], str]]
     folders: list[FedFolder] = field(default_factory=list)
+    updates: dict[int, str] = field(default_factory=dict)  # UpdateDocumentRefs: entry index → request.url
 
 
 def provided_bundle(store: Store, bundle: dict[str, Any], repository_id: str, submitter: str) -> ProvidedBundle:
@@ -353,7 +354,7 @@ def provided_bundle(store: Store, bundle: dict[str, Any], repository_id: str, su
     documents = []
     for index, url, resource, method in entries:
         if resource.get("resourceType") != "DocumentReference" or method != "POST":
-            continue  # UpdateDocumentRefs PATCH entries: the replacement is done by relatesTo (RPLC)
+            continue
         attachment = next((c["attachment"] for c in _list(resource.get("content"))
                            if isinstance(c, dict) and isinstance(c.get("attachment"), dict)), {})
         binary = binaries.get(str(attachment.get("url")))
@@ -369,6 +370,9 @@ def provided_bundle(store: Store, bundle: dict[str, Any], repository_id: str, su
                 for e in _list(bundle.get("entry"))]
     folders = [_fed_folder(store, index, url, resource, cx, by_url, patients, requests[index])
                for index, url, resource, _ in entries if list_kind(resource) == "folder"]
+    # UpdateDocumentRefs (PDSM4DMP TD2.1): the validator allowed only "superseded" on a replaced document,
+    # which the RPLC association of the replacing document does
+    updates = {index: str(requests[index].get("url") or "") for index, _, _, method in entries if method == "PATCH"}
     extensions = {e.get("url"): e for e in _list(set_resource.get("extension")) if isinstance(e, dict)}
     source = extensions.get(SOURCE_ID, {}).get("valueIdentifier", {})
     sset = NewSubmissionSet(
@@ -378,7 +382,7 @@ def provided_bundle(store: Store, bundle: dict[str, Any], repository_id: str, su
         content_type_code=coded_of(extensions.get(DESIGNATION_TYPE, {}).get("valueCodeableConcept")),
         metadata=set_facts(set_resource))
     return ProvidedBundle(_submission(sset, documents, repository_id, submitter, folders), cx, documents, entries,
-                          folders)
+                          folders, updates)
 
 
 def published_document(store: Store, resource: dict[str, Any], repository_id: str,

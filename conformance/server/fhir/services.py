@@ -540,13 +540,15 @@ def provide_bundle(call: FhirCall, bundle: dict[str, Any]) -> dict[str, Any]:
     updated = {f.full_url for f in provided.folders if f.existing}
     set_id = fhir_id(result.submission_set_uuid)
     responses = []
-    for _, url, resource, method in provided.entries:
+    for index, url, resource, method in provided.entries:
         kind = resource.get("resourceType")
         if kind == "DocumentReference" and method == "POST":
             location, status = f"DocumentReference/{by_url.get(url)}/_history/1", "201 Created"
         elif kind == "Binary":
             doc = next((by_url[d.full_url] for d in provided.documents if d.binary_url == url), None)
             location, status = f"Binary/{doc}", "201 Created"
+        elif method == "PATCH":  # UpdateDocumentRefs: superseded by the RPLC of the replacing document
+            location, status = provided.updates[index], "200 OK"
         elif list_kind(resource) == "folder":
             location, status = f"List/{by_url.get(url)}", "200 OK" if url in updated else "201 Created"
         elif kind == "List":
