@@ -2,7 +2,8 @@
 revoke / query by several professionals, checked against a model of what each one must see (normal mode).
 
 The second machine adds the same steps through the FHIR PDSm API (ITI-65 feed, securityLabel PATCH, ITI-67
-search) to the SOAP ones, so that a sequence mixes both APIs on one DMP."""
+search) and reads by id (DocumentReference, ITI-68) to the SOAP ones, so that a sequence mixes both APIs on one
+DMP."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class ModelDocument:
     unique_id: str
     author: str
     masked: bool
+    urls: tuple[str, str] | None = None  # FHIR: the DocumentReference and its attachment, once learnt
 
 
 def _people(team: Team) -> list[str]:
@@ -137,7 +139,8 @@ def visibility_machine(team: Team, note: Note) -> type[RuleBasedStateMachine]:
 
 
 def fhir_visibility_machine(team: Team, fhir: FhirDmp, note: Note) -> type[RuleBasedStateMachine]:
-    """:func:`visibility_machine` with feed, mask / unmask and query through the FHIR API as further steps."""
+    """:func:`visibility_machine` with feed, mask / unmask, query and read by id through the FHIR API as further
+    steps."""
     base = visibility_machine(team, note)
     people = _people(team)
 
@@ -161,6 +164,29 @@ def fhir_visibility_machine(team: Team, fhir: FhirDmp, note: Note) -> type[RuleB
             assert response.status_code == 200, \
                 f"securityLabel PATCH by the author refused: HTTP {response.status_code} {response.text[:300]}"
             document.masked = masked
+
+        def _urls(self, document: ModelDocument) -> tuple[str, str] | None:
+            """Where the document is read, from its author's ITI-67 (None while the author is revoked)."""
+            if document.urls is None and self.granted[document.author]:
+                with fhir.client(document.author) as client:
+                    resource = documents(client, self.patient)[document.unique_id]
+                document.urls = (f"/DocumentReference/{resource['id']}", resource["content"][0]["attachment"]["url"])
+            return document.urls
+
+        @rule(unique_id=base.documents, who=st.sampled_from(people))  # type: ignore[attr-defined]
+        def read_over_fhir(self, unique_id: str, who: str) -> None:
+            """A read by id, as by a professional who learnt the id before a masking or a revocation."""
+            document = self.model.get(unique_id)
+            urls = self._urls(document) if document is not None else None
+            if document is None or urls is None:
+                return
+            self._log(f"read {unique_id} (DocumentReference, ITI-68) by {who}")
+            with fhir.client(who) as client:
+                statuses = [client.get(url, headers={"accept": "*/*"}).status_code for url in urls]
+            if self.granted[who] and (not document.masked or document.author == who):
+                assert statuses == [200, 200], f"{who} cannot read {unique_id} it may see: HTTP {statuses}"
+            else:
+                assert all(400 <= s < 500 for s in statuses), f"{who} reads {unique_id} it must not: HTTP {statuses}"
 
         @rule(who=st.sampled_from(people))
         def query_over_fhir(self, who: str) -> None:
