@@ -111,10 +111,15 @@ DOCUMENT_REFERENCE_BODY = _body({"type": "object", "required": ["resourceType", 
                                  "properties": {"resourceType": {"type": "string", "enum": ["DocumentReference"]},
                                                 "content": {"type": "array", "minItems": 1,
                                                             "items": {"type": "object"}}}}, FHIR_JSON)
-JSON_PATCH_BODY = _body({"type": "array", "minItems": 1, "items": {
-    "type": "object", "required": ["op", "path"],
-    "properties": {"op": {"type": "string", "enum": ["add", "remove", "replace", "test"]},
-                   "path": {"type": "string", "pattern": "^/.*$"}, "value": {}}}}, "application/json-patch+json")
+JSON_PATCH_BODY = {"required": True, "content": {
+    "application/json-patch+json": {"schema": {"type": "array", "minItems": 1, "items": {
+        "type": "object", "required": ["op", "path"],
+        "properties": {"op": {"type": "string", "enum": ["add", "remove", "replace", "test"]},
+                       "path": {"type": "string", "pattern": "^/.*$"}, "value": {}}}}},
+    # FHIRPath Patch (also in FHIR XML)
+    FHIR_JSON: {"schema": {"type": "object", "required": ["resourceType", "parameter"], "properties": {
+        "resourceType": {"type": "string", "enum": ["Parameters"]},
+        "parameter": {"type": "array", "minItems": 1, "items": {"type": "object"}}}}}}}
 
 SEARCH_PARAMS = {
     "DocumentReference": ["patient", "patient.identifier", "status", "identifier", "type", "category", "setting",
@@ -144,7 +149,8 @@ def capability_statement(base: str) -> dict[str, Any]:
 
     return {
         "resourceType": "CapabilityStatement", "status": "active", "date": "2026-01-01", "kind": "instance",
-        "fhirVersion": "4.0.1", "format": [FHIR_JSON, FHIR_XML], "patchFormat": ["application/json-patch+json"],
+        "fhirVersion": "4.0.1", "format": [FHIR_JSON, FHIR_XML],
+        "patchFormat": ["application/json-patch+json", FHIR_JSON, FHIR_XML],  # JSON Patch, FHIRPath Patch
         "software": {"name": "dmp-conformance reference DMP"},
         "implementation": {"description": "Reference DMP (PDSm 3.1.1 / PDSM4DMP draft)", "url": base},
         "instantiates": ["https://interop.esante.gouv.fr/ig/fhir/pdsm/CapabilityStatement/"

@@ -357,18 +357,26 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
         return respond(request, created, 201, {"location": f"DocumentReference/{created['id']}/_history/1"})
 
     async def patch(request: Request, who: Caller, rid: str) -> Response:
+        """JSON Patch, or FHIRPath Patch (a Parameters resource in FHIR JSON or XML)."""
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
-        if content_type not in ("application/json-patch+json", "application/json"):
-            raise FhirError(415, f"PATCH body must be application/json-patch+json, not {content_type!r}")
-        try:
-            operations = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise FhirError(400, "the PATCH body is not JSON") from exc
-        updated = await run_in_threadpool(services.patch_document, call(request, who, "TD3.3"), rid, operations)
+        fhirpath = content_type in (FHIR_JSON, FHIR_XML)
+        if fhirpath:
+            operations = (await payload(request, "FHIRPath Patch Parameters")).resource
+        elif content_type in ("application/json-patch+json", "application/json"):
+            try:
+                operations = json.loads(await request.body())
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise FhirError(400, "the PATCH body is not JSON") from exc
+        else:
+            raise FhirError(415, f"PATCH body must be application/json-patch+json (JSON Patch) or "
+                            f"application/fhir+json / application/fhir+xml (FHIRPath Patch), not {content_type!r}")
+        updated = await run_in_threadpool(services.patch_document, call(request, who, "TD3.3"), rid, operations,
+                                          fhirpath)
         return respond(request, updated)
 
     @router.patch("/DocumentReference/{rid}", name="patch_document_reference",
-                  summary="Metadata update: securityLabel (mask, visibility), isArchived, status (JSON Patch)",
+                  summary="Metadata update: securityLabel (mask, visibility), isArchived, status (JSON Patch or "
+                          "FHIRPath Patch)",
                   responses=WRITE_RESPONSES, openapi_extra={"requestBody": JSON_PATCH_BODY})
     async def patch_document(request: Request, who: Authenticated, rid: ResourceId) -> Response:
         return await patch(request, who, rid)

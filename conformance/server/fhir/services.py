@@ -37,6 +37,7 @@ from conformance.server.fhir.feed import (
     provided_bundle,
     published_document,
 )
+from conformance.server.fhir.fhirpath_patch import json_patch_of
 from conformance.server.fhir.mapping import (
     IS_ARCHIVED,
     UUID_PREFIX,
@@ -639,12 +640,13 @@ def _archived(resource: dict[str, Any]) -> bool:
                for e in resource.get("extension") or [])
 
 
-def patch_document(call: FhirCall, resource_id: str, operations: Any) -> dict[str, Any]:
-    """PDSm flux 03/04 and PDSM4DMP TD3.3a/b/c/d: securityLabel (mask, visibility), isArchived, status."""
+def patch_document(call: FhirCall, resource_id: str, operations: Any, fhirpath: bool = False) -> dict[str, Any]:
+    """PDSm flux 03/04 and PDSM4DMP TD3.3a/b/c/d: securityLabel (mask, visibility), isArchived, status.
+    ``operations``: a JSON Patch, or a FHIRPath Patch ``Parameters`` when ``fhirpath``."""
     call.transaction = "TD3.3"
     row, patient = _document(call, resource_id, "read for update")
     before = resource_of(call, row)
-    after = apply_json_patch(before, operations)
+    after = apply_json_patch(before, json_patch_of(operations, before) if fhirpath else operations)
     changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
     if changed - PATCHABLE:
         raise FhirError(405, f"only securityLabel, status and the isArchived extension may change (not "
