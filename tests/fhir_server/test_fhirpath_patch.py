@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conformance.suites.pdsm.documents import MASQUE_PS, fhir_xml
 from tests.fhir_server.conftest import COLLEAGUE, Fhir, provide
@@ -96,3 +98,33 @@ def test_unreadable_or_unsupported_bodies(fhir: Fhir) -> None:
     xml_patch = fhir.http.patch(f"/fhir/DocumentReference/{rid}", content=b"<diff/>",
                                 headers=fhir.headers("application/xml-patch+xml"))
     assert xml_patch.status_code == 415 and "FHIRPath Patch" in xml_patch.json()["issue"][0]["diagnostics"]
+
+
+@pytest.fixture(scope="module")
+def document(fhir: Fhir) -> str:
+    """One document for all the generated examples."""
+    [rid] = provide(fhir)
+    return rid
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(["", "x", "0", "-"]),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(
+                        ["name", "part", "valueString", "valueCode", "valueInteger", "url"]), inner, max_size=3),
+                    max_leaves=8)
+PATHS = st.sampled_from(["DocumentReference", "DocumentReference.status", "DocumentReference.securityLabel[0]",
+                         "DocumentReference.securityLabel[9]", "DocumentReference.extension.where(url='x').value",
+                         "DocumentReference.content.attachment.url", "DocumentReference.", "Patient.id", "", "[0]"])
+OPERATIONS = st.builds(lambda kind, path, extra: operation(kind, path, **extra),
+                       st.sampled_from(["add", "insert", "delete", "replace", "move", "bogus"]), PATHS,
+                       st.dictionaries(st.sampled_from(["name", "value", "index"]), JSON, max_size=3))
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(body=st.one_of(st.builds(parameters, OPERATIONS), st.builds(lambda p: {"resourceType": "Parameters",
+                                                                           "parameter": p}, JSON)))
+def test_any_fhirpath_patch_gets_an_answer_never_a_server_error(fhir: Fhir, document: str,
+                                                                body: dict[str, Any]) -> None:
+    response = send(fhir, document, body)
+    assert response.status_code < 500, response.text
+    assert response.status_code == 200 or response.json()["resourceType"] == "OperationOutcome"

@@ -23,10 +23,17 @@ def _value(part: dict[str, Any]) -> Any:
     for key, value in part.items():
         if key.startswith("value"):
             return value
-    parts = [p for p in part.get("part") or [] if isinstance(p, dict)]
+    parts = _parts(part)
     if parts:
-        return {p.get("name"): _value(p) for p in parts}
+        return {name: _value(p) for name, p in parts.items()}
     return None
+
+
+def _parts(parameter: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The parts of a parameter by name (a malformed part is left out: the operation then misses it)."""
+    parts = parameter.get("part")
+    return {p["name"]: p for p in parts if isinstance(p, dict) and isinstance(p.get("name"), str)} \
+        if isinstance(parts, list) else {}
 
 
 def _pointer(path: str, resource: dict[str, Any], where: str) -> tuple[str, Any]:
@@ -68,11 +75,12 @@ def json_patch_of(parameters: Any, resource: dict[str, Any]) -> list[dict[str, A
     if not isinstance(parameters, dict) or parameters.get("resourceType") != "Parameters":
         raise FhirError(400, "a FHIRPath Patch body is a Parameters resource")
     operations: list[dict[str, Any]] = []
-    for index, parameter in enumerate(parameters.get("parameter") or []):
+    given = parameters.get("parameter")
+    for index, parameter in enumerate(given if isinstance(given, list) else []):
         where = f"Parameters.parameter[{index}]"
         if not isinstance(parameter, dict) or parameter.get("name") != "operation":
             raise FhirError(422, f"{where} is not an operation", expression=where)
-        parts = {p.get("name"): p for p in parameter.get("part") or [] if isinstance(p, dict)}
+        parts = _parts(parameter)
         kind, path = _value(parts.get("type", {})), _value(parts.get("path", {}))
         value = _value(parts["value"]) if "value" in parts else None
         pointer, node = _pointer(str(path), resource, where)
