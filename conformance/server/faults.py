@@ -212,18 +212,21 @@ def _no_access_history() -> None:
 @fault("leak-masked", "BENCH-DMP-VISIBILITY", "documents masked to professionals (MASQUE_PS) are shown to all")
 def _leak_masked() -> None:
     from conformance.server import access, xds_services
+    from conformance.server.fhir import services as fhir_services
 
     def make(original: Callable[..., Any]) -> Callable[..., Any]:
         def check_visible(caller: Any, dmp: Any, document: Any) -> Any:
             codes = tuple(c for c in document.confidentiality_codes if c.partition("^^")[0] != access.MASQUE_PS)
             return original(caller, dmp, dataclasses.replace(document, confidentiality_codes=codes))
         return check_visible
-    _wrap(xds_services, "check_visible", make)
+    for api in (xds_services, fhir_services):  # the leak is on both APIs, as a real defect of the store would be
+        _wrap(api, "check_visible", make)
 
 
 @fault("ignore-revoked-authorization", "BENCH-DMP-AUTHZ", "a revoked authorization still gives access")
 def _ignore_revoked() -> None:
     from conformance.server import access, xds_services
+    from conformance.server.fhir import services as fhir_services
     from conformance.store import AuthorizationStatus
 
     def make(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -235,6 +238,7 @@ def _ignore_revoked() -> None:
     wrapped = make(access.check_dmp_access)
     access.check_dmp_access = wrapped  # type: ignore[assignment]  # the other checks call it through the module
     xds_services.check_dmp_access = wrapped  # type: ignore[assignment]
+    fhir_services.check_dmp_access = wrapped  # type: ignore[assignment]
 
 
 @fault("author-rule-off", "EX_2.1-1140", "anyone authorized may feed a document authored by someone else")
