@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conformance.fhir import default_validator
 from conformance.findings import Severity
@@ -159,3 +161,22 @@ def test_put_of_an_unknown_folder_refuses_the_bundle(fhir: Fhir) -> None:
     response = fhir.post("/fhir", bundle)
     assert response.status_code == 422 and response.json()["issue"][0]["expression"] == ["Bundle.entry[3].request.url"]
     assert fhir.search()["total"] == before
+
+
+ODD = st.recursive(st.none() | st.booleans() | st.integers(-2, 2) | st.sampled_from(
+    ["", "x", "List/", "List/x", "DocumentReference/", "DocumentReference/x", "urn:uuid:x", "#x"]),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.sampled_from(
+        ["item", "reference", "url", "method", "value", "use", "coding", "code"]), inner, max_size=2), max_leaves=6)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+@given(field=st.sampled_from(["entry", "identifier", "title", "extension", "subject", "code"]), value=ODD,
+       request=st.none() | st.fixed_dictionaries({"method": st.sampled_from(["POST", "PUT", "PATCH"]), "url": ODD}))
+def test_odd_folders_get_an_answer_never_a_server_error(fhir: Fhir, field: str, value: Any,
+                                                         request: dict[str, Any] | None) -> None:
+    bundle = provide_bundle(INS, folder=True)
+    folder_of(bundle)[field] = value
+    if request is not None:
+        bundle["entry"][-1]["request"] = request
+    response = fhir.post("/fhir", bundle)
+    assert response.status_code in (200, 400, 409, 422), response.text
