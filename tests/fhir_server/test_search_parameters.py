@@ -38,6 +38,13 @@ def test_document_author_parameters(fhir: Fhir, params: dict[str, str], found: b
     assert (rid in fhir.ids(**params)) is found
 
 
+def test_the_author_is_read_back_with_his_name(fhir: Fhir) -> None:
+    [rid] = provide(fhir)
+    read = fhir.get(f"/fhir/DocumentReference/{rid}").json()
+    [author] = [c for c in read["contained"] if c["resourceType"] == "Practitioner"]
+    assert author["identifier"][0]["value"] == AUTHOR_ID and author["name"] == [{"family": "MARTIN", "given": ["Paul"]}]
+
+
 def test_author_parameters_by_post(fhir: Fhir) -> None:
     [rid] = provide(fhir)
     body = (f"patient.identifier={PATIENT_IDENTIFIER}&status=current&author.family:exact=MARTIN"

@@ -154,9 +154,11 @@ def _people(resource: dict[str, Any]) -> tuple[list[str], list[str], str | None]
 
 
 def _author_names(resource: dict[str, Any]) -> list[dict[str, list[str]]]:
-    """The names of the document's authors (``author.given`` / ``author.family`` searches)."""
+    """The names of the document's authors (``author.given`` / ``author.family`` searches, and the names of
+    the contained authors when the document is read), with the author's id."""
     authors = [_person(resource, reference) for reference in _list(resource.get("author"))]
-    return [{"family": a["family"], "given": a["given"]} for a in authors if a and (a["family"] or a["given"])]
+    return [{"id": (a["identifiers"] or [None])[0], "family": a["family"], "given": a["given"]}
+            for a in authors if a and (a["family"] or a["given"])]
 
 
 def _entry_uuid(resource: dict[str, Any], full_url: str | None) -> str:

@@ -174,8 +174,10 @@ def document_reference(row: DocumentEntry, base: str, replaces: Sequence[str] = 
     summary = row.metadata_json
     rid = fhir_id(row.lid)
     authors = list(summary.get("authorPersons", []))
+    names = {n.get("id"): n for n in summary.get("authorNames", []) if n.get("id")}  # kept at a FHIR feed
     contained = [{"resourceType": "Practitioner", "id": f"author{i}",
-                  "identifier": [{"system": "urn:oid:1.2.250.1.71.4.2.1", "value": person}]}
+                  "identifier": [{"system": "urn:oid:1.2.250.1.71.4.2.1", "value": person}],
+                  **({"name": _human_name(names[person])} if person in names else {})}
                  for i, person in enumerate(authors)]
     contained += [{"resourceType": "Organization", "id": f"org{i}", "identifier": [{"value": institution}]}
                   for i, institution in enumerate(summary.get("authorInstitutions", []))]
