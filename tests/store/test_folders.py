@@ -3,6 +3,10 @@ read back with their documents; schema v2 databases gain the table."""
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy import inspect, text
 
@@ -21,6 +25,7 @@ from conformance.store import (
     migrate,
 )
 from conformance.store.schema import Base, Folder
+from tests.store.conftest import PG_ENV
 from tests.store.factory import PATIENT_CX, PATIENT_OID, entry, oid, submission
 
 CODE = "11488-4^^2.16.840.1.113883.6.1"
@@ -76,15 +81,34 @@ def test_a_folder_of_another_patient_refuses_the_whole_submission(store: Store) 
     assert store.folder(unique) is None and store.document(uid) is None
 
 
-def test_version_2_database_gains_the_folders_table(sqlite_url: str) -> None:
-    engine = make_engine(sqlite_url)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[str]:
+    """An empty database: a SQLite file, or a scratch schema of the PostgreSQL server (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield sqlite_url
+        return
+    server = os.environ.get(PG_ENV)
+    if not server:
+        pytest.skip(f"no PostgreSQL server: set {PG_ENV}")
+    schema = f"migration_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(server)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    yield f"{server}{'&' if '?' in server else '?'}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+def test_version_2_database_gains_the_folders_table(empty_url: str) -> None:
+    engine = make_engine(empty_url)
     Base.metadata.create_all(engine, tables=[t for t in Base.metadata.sorted_tables if t.name != "folders"])
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO schema_version (id, version, applied_at) VALUES (1, 2, CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO schema_version (version, applied_at) VALUES (2, CURRENT_TIMESTAMP)"))
     assert current_version(engine) == 2 and not inspect(engine).has_table(Folder.__tablename__)
     assert migrate(engine) == SCHEMA_VERSION == 3 and inspect(engine).has_table(Folder.__tablename__)
     engine.dispose()
-    store = Store.open(sqlite_url)
+    store = Store.open(empty_url)
     store.add_patient("248039263001064", PATIENT_OID)
     made, unique = with_folder(oid())
     store.register_submission(made)
