@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 from lxml import etree
 
@@ -326,6 +327,23 @@ def _visible(exchange: Exchange, rows: Sequence[EntryRow], known: dict[str, DmpS
     return visible
 
 
+Container = TypeVar("Container", SubmissionSetRow, FolderRow)
+
+
+def _contents(exchange: Exchange, found: tuple[Container, list[EntryRow], list[AssociationRow]] | None,
+              objects: RegistryObjectList) -> Container | None:
+    """Get…AndContents: the container of the VIHF's patient, its visible entries and their HasMember
+    associations put in ``objects``; None when there is no such container."""
+    if found is None or not same_patient(found[0].patient_id, exchange.auth.patient_cx):
+        return None
+    container, rows, members = found
+    visible = _visible(exchange, rows)
+    shown = {r.entry_uuid for r in visible}
+    objects.document_entries = [_entry_model(r) for r in visible]
+    objects.associations = [_association_model(a) for a in members if a.target in shown]
+    return container
+
+
 def _find_access(exchange: Exchange, patient_cx: str, action: str) -> tuple[Patient, DmpState]:
     """TD3.1 on the VIHF's patient: the caller may query this DMP (one access history line either way)."""
     patient, dmp = _patient_of_call(exchange, patient_cx)
@@ -399,24 +417,12 @@ def _other_query(exchange: Exchange, query_id: str, params: dict[str, list[str]]
         objects.associations = [_association_model(a) for a in store.associations(sorted(visible))]
     elif query_id == StoredQuery.GET_SUBMISSION_SET_AND_CONTENTS:
         uuids, unique_ids = _by_id_params(params, "XDSSubmissionSet")
-        found = store.submission_set_and_contents((uuids or unique_ids)[0])
-        if found is not None and same_patient(found[0].patient_id, exchange.auth.patient_cx):
-            sset, rows, members = found
-            visible = _visible(exchange, rows)
-            shown = {r.entry_uuid for r in visible}
-            objects.submission_sets = [_submission_set_model(sset)]
-            objects.document_entries = [_entry_model(r) for r in visible]
-            objects.associations = [_association_model(a) for a in members if a.target in shown]
+        sset = _contents(exchange, store.submission_set_and_contents((uuids or unique_ids)[0]), objects)
+        objects.submission_sets = [_submission_set_model(sset)] if sset is not None else []
     elif query_id == StoredQuery.GET_FOLDER_AND_CONTENTS:
         uuids, unique_ids = _by_id_params(params, "XDSFolder")
-        found_folder = store.folder_and_contents((uuids or unique_ids)[0])
-        if found_folder is not None and same_patient(found_folder[0].patient_id, exchange.auth.patient_cx):
-            folder, rows, members = found_folder
-            visible = _visible(exchange, rows)
-            shown = {r.entry_uuid for r in visible}
-            objects.folders = [_folder_model(folder)]
-            objects.document_entries = [_entry_model(r) for r in visible]
-            objects.associations = [_association_model(a) for a in members if a.target in shown]
+        folder = _contents(exchange, store.folder_and_contents((uuids or unique_ids)[0]), objects)
+        objects.folders = [_folder_model(folder)] if folder is not None else []
     elif query_id == StoredQuery.GET_FOLDERS:
         uuids, unique_ids = _by_id_params(params, "XDSFolder")
         rows = [store.folder(i) for i in [*uuids, *unique_ids]]
