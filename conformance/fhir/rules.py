@@ -9,12 +9,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
+from conformance.artefacts import DEFAULT_CISIS_URL
 from conformance.findings import Severity, Violation, rules
-from conformance.identity import is_valid_nir
+from conformance.identity import is_valid_nir, loinc_corrected
 
 if TYPE_CHECKING:  # the validator imports this module: a run-time import would be circular
     from conformance.fhir.validator import FhirModel
@@ -25,10 +28,13 @@ INS_SYSTEMS = {f"urn:oid:1.2.250.1.213.1.4.{n}": kind for n, kind in
                ((8, "INS-NIR"), (9, "INS-NIA"), (10, "INS-NIR-TEST"), (11, "INS-NIR-DEMO"))}
 V3_CONFIDENTIALITY = {"N", "R", "V"}
 DMP_VISIBILITY = {"MASQUE_PS", "INVISIBLE_PATIENT", "INVISIBLE_REPRESENTANTS_LEGAUX"}
+# a literal reference to the recipient's Patient (relative or absolute): the DMP resolves it, the bench cannot
+_PATIENT_LITERAL = re.compile(r"^([a-z][a-z0-9+.-]*://[^?#\s]+/)?Patient/[A-Za-z0-9\-.]{1,64}$")
 ITI105_PROFILE = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/pdsm-simplified-publish"
-# The DMP value sets each coded element must come from (PDSM4DMP; JDV_J6x are the DMP restrictions).
+# The DMP value sets each coded element must come from (PDSM4DMP; JDV_J6x are the DMP restrictions). The type
+# code follows JDV_J07 as the SOAP side does (BENCH-XDS-DE-TYPECODE): the CI-SIS package gives its complete list.
 JDV_DMP = {
-    ("type",): "https://mos.esante.gouv.fr/NOS/JDV_J66-TypeCode-DMP/FHIR/JDV-J66-TypeCode-DMP",
+    ("type",): "https://mos.esante.gouv.fr/NOS/JDV_J07-XdsTypeCode-CISIS/FHIR/JDV-J07-XdsTypeCode-CISIS",
     ("category",): "https://mos.esante.gouv.fr/NOS/JDV_J57-ClassCode-DMP/FHIR/JDV-J57-ClassCode-DMP",
     ("content", "format"): "https://mos.esante.gouv.fr/NOS/JDV_J60-FormatCode-DMP/FHIR/JDV-J60-FormatCode-DMP",
     ("context", "facilityType"):
@@ -217,6 +223,26 @@ def attachment_hash(model: FhirModel) -> Iterator[Violation]:
                                 location=where)
 
 
+def _media_type(value: str) -> str:
+    """A MIME type as MIME compares it: case-insensitive, no spaces around the parameters."""
+    return ";".join(part.strip() for part in value.lower().split(";"))
+
+
+@rules.register("BENCH-PDSM-CONTENTTYPE", kind="fhir",
+                title="attachment.contentType equals the contentType of the Binary its url points to",
+                hint="the XDS mimeType is one value: give the attachment and the Binary the same contentType, the "
+                     "MIME type of the document bytes")
+def attachment_content_type(model: FhirModel) -> Iterator[Violation]:
+    for resource, path in _document_references(model):
+        for attachment, where in _attachments(resource, path):
+            url = attachment.get("url")
+            binary = _binary_for(model, url) if isinstance(url, str) else None
+            stated, actual = _str(attachment.get("contentType")), _str(_get(binary, "contentType"))
+            if stated and actual and _media_type(stated) != _media_type(actual):
+                yield Violation(f"attachment.contentType is {stated!r} but the Binary {url} it points to is "
+                                f"{actual!r}: the document has one MIME type (XDS mimeType)", location=where)
+
+
 @rules.register("BENCH-PDSM-ITI105", kind="fhir", title="ITI-105: the document is inline (data 1..1, url 0..0)",
                 hint="ITI-105 carries the document in attachment.data (base64) and no url")
 def iti105_inline(model: FhirModel) -> Iterator[Violation]:
@@ -272,8 +298,10 @@ _system_rule("constr-bind-ProducteurDoc", ["DocumentReference.context.facilityTy
 
 @rules.register("BENCH-PDSM-JDV", kind="fhir", severity=Severity.WARNING,
                 title="type, class, format, facility and practice setting codes belong to the DMP value sets",
-                hint="pick the code from the DMP JDV (J66 type, J57 class, J60 format, J02/J61 facility, J04 setting)")
+                hint="pick the code from the DMP JDV (J07 type, J57 class, J60 format, J02/J61 facility, J04 setting)")
 def dmp_value_sets(model: FhirModel) -> Iterator[Violation]:
+    """A code outside a complete list (the CI-SIS package's JDV, or a list the bench holds whole) is an error, as
+    the DMP refuses it (and as BENCH-XDS-DE-TYPECODE says over SOAP); outside a partial copy, a warning."""
     for resource, path in _document_references(model):
         for element, url in JDV_DMP.items():
             value_set = model.terminology.value_set(url)
@@ -283,12 +311,27 @@ def dmp_value_sets(model: FhirModel) -> Iterator[Violation]:
                 if value_set.has_coding(coding.get("system"), coding.get("code")):
                     continue
                 name, where = url.rsplit("/", 1)[-1], f"{where}.code"
+                found = f"{'.'.join(element)} {coding.get('system')}#{coding.get('code')}"
                 if value_set.complete:
-                    yield Violation(f"{coding.get('system')}#{coding.get('code')} is not in {name}", location=where,
+                    yield Violation(f"{found} is not in {name}; expected a code of {name}", location=where,
                                     severity=Severity.ERROR)
                 else:
-                    yield Violation(f"{coding.get('system')}#{coding.get('code')} is not in the bench's copy of {name} "
-                                    "(partial list: import the CI-SIS package for the full one)", location=where)
+                    yield Violation(f"{found} is not in the bench's copy of {name}, a partial list: unknown to the "
+                                    "bench, not known to be wrong", location=where,
+                                    hint=f"check the code against {name}; for the complete DMP lists (a code "
+                                         "outside them is then an error), import the CI-SIS package: "
+                                         f"`dmp-conformance profiles import PATH|URL` (default URL {DEFAULT_CISIS_URL})")
+
+
+@rules.register("BENCH-PDSM-LOINC-CHECK", kind="fhir", title="LOINC codes carry a correct mod-10 check digit",
+                hint="a LOINC code ends with a check digit: the code was probably mistyped; copy it from LOINC")
+def loinc_check(model: FhirModel) -> Iterator[Violation]:
+    loinc = model.terminology.systems_of(["LOINC"])
+    for coding, where in model.typed("Coding"):
+        code = _get(coding, "code") if _get(coding, "system") in loinc else None
+        if isinstance(code, str) and (corrected := loinc_corrected(code)) and corrected != code:
+            yield Violation(f"LOINC code {code} has check digit {code[-1]}, expected {corrected[-1]} ({corrected})",
+                            location=f"{where}.code")
 
 
 @rules.register("BENCH-PDSM-SECLABEL", kind="fhir",
@@ -350,21 +393,90 @@ def _patients(model: FhirModel) -> Iterator[tuple[dict[str, Any], str]]:
                 yield inner, f"{path}.contained[{index}]"
 
 
+def _is_nss(identifier: Any) -> bool:
+    """NSS shares the INS-NIR system OID but is typed NH (FR Core slices on type and use): not an INS."""
+    return "NH" in {_str(_get(c, "code")) for c in _as_list(_get(_get(identifier, "type"), "coding"))}
+
+
+def _is_ins(identifier: Any) -> bool:
+    """An INS identifier (INS-NIR, INS-NIA or a test INS) with a value."""
+    return (_str(_get(identifier, "system")) in INS_SYSTEMS and bool(_str(_get(identifier, "value")))
+            and not _is_nss(identifier))
+
+
 @rules.register("BENCH-PDSM-INS", kind="fhir", title="INS identifiers on a Patient are NIR/NIA with a valid key",
                 hint="the INS is the 13-character NIR/NIA plus its 2-digit key (97 − NIR mod 97; 2A→19, 2B→18)")
 def ins_identifier(model: FhirModel) -> Iterator[Violation]:
     for patient, path in _patients(model):
         for index, identifier in enumerate(_as_list(patient.get("identifier"))):
             system = _str(_get(identifier, "system"))
-            if system not in INS_SYSTEMS:
+            if system not in INS_SYSTEMS or _is_nss(identifier):
                 continue
-            type_codes = {_str(_get(c, "code")) for c in _as_list(_get(identifier.get("type"), "coding"))}
-            if "NH" in type_codes:
-                continue  # NSS shares the INS-NIR system OID: not an INS (FR Core slices on type and use)
             value = identifier.get("value")
             if not isinstance(value, str) or not is_valid_nir(value):
                 yield Violation(f"{INS_SYSTEMS[system]} {value!r} is not a 15-character NIR with a "
                                 "valid key", location=f"{path}.identifier[{index}].value")
+
+
+def _conditional_ins(reference: str) -> bool:
+    """``Patient?identifier=<INS system>|<INS>``: the DMP's conditional reference (the PDSM4DMP examples)."""
+    target, _, query = reference.partition("?")
+    if not query or not target.endswith("Patient"):
+        return False
+    return any(_is_ins(dict(zip(("system", "value"), value.split("|", 1), strict=False)))
+               for value in parse_qs(query).get("identifier", []))
+
+
+def _subject_has_ins(subject: Any, container: dict[str, Any], bundle_patients: dict[str, dict[str, Any]]) -> bool:
+    """Whether ``subject`` gives the patient's INS: its identifier, a Patient of the payload it points to (contained or
+    a bundle entry), a conditional reference by INS, or a literal reference to a Patient of the recipient (which
+    the recipient resolves: not judged offline)."""
+    if _is_ins(_get(subject, "identifier")):
+        return True
+    reference = _str(_get(subject, "reference"))
+    if reference is None:
+        return False
+    if reference.startswith("#"):
+        target = next((c for c in _as_list(container.get("contained")) if _get(c, "id") == reference[1:]), None)
+    else:
+        target = bundle_patients.get(reference)
+    if isinstance(target, dict):
+        return target.get("resourceType") == "Patient" and any(map(_is_ins, _as_list(target.get("identifier"))))
+    return _conditional_ins(reference) or bool(_PATIENT_LITERAL.match(reference))
+
+
+def _published_subjects(model: FhirModel) -> Iterator[tuple[dict[str, Any], str]]:
+    """(resource, FHIRPath) of what a publication maps to XDS objects: the DocumentReferences and Lists of an ITI-65
+    transaction, the DocumentReference of an ITI-105."""
+    if _is_transaction(model):
+        for index, _, resource in _entries(model):
+            if resource.get("resourceType") in ("DocumentReference", "List"):
+                yield resource, f"Bundle.entry[{index}].resource"
+    elif model.resource.get("resourceType") == "DocumentReference" and ITI105_PROFILE in model.profiles:
+        yield model.resource, "DocumentReference"
+
+
+@rules.register("BENCH-PDSM-PATIENTID", kind="fhir",
+                title="ITI-65/ITI-105: each subject gives the patient's INS, the XDS patientId (required)",
+                hint="give subject.identifier {system: urn:oid:1.2.250.1.213.1.4.8 (INS-NIR), .9 (INS-NIA) or .10/.11 "
+                     "(test INS), value: <INS>}, or reference the DMP patient: Patient?identifier=<INS system>|<INS>, "
+                     "Patient/<id>, or a bundled or contained Patient carrying the INS")
+def patient_id(model: FhirModel) -> Iterator[Violation]:
+    """PDSm only types subject (1..1 Reference(fr-core-patient)); the XDS mapping needs the INS from it: patientId is
+    required and is the DMP patient, whereas sourcePatientInfo is the producer's view of the patient (XDS
+    sourcePatientInfo / sourcePatientId), which must not stand in for it."""
+    bundle_patients = {key: resource for _, entry, resource in _entries(model) if resource.get("resourceType") == "Patient"
+                       for key in (_str(_get(entry, "fullUrl")), f"Patient/{resource.get('id')}") if key}
+    for resource, path in _published_subjects(model):
+        subject = resource.get("subject")
+        if subject is None or _subject_has_ins(subject, resource, bundle_patients):
+            continue
+        source = _str(_get(_get(resource.get("context"), "sourcePatientInfo"), "reference")) or ""
+        aside = " (the INS of the contained sourcePatientInfo is the producer's view of the patient, XDS " \
+                "sourcePatientInfo, not the patientId)" if source.startswith("#") and _subject_has_ins(
+                    {"reference": source}, resource, bundle_patients) else ""
+        yield Violation(f"subject {json.dumps(subject, ensure_ascii=False)} gives no INS: the XDS patientId (required) "
+                        f"cannot be derived from it{aside}", location=f"{path}.subject")
 
 
 # ---------------------------------------------------------------- ITI-65 bundle consistency

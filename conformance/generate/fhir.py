@@ -192,7 +192,7 @@ BUNDLE_MUTATIONS: Sequence[BundleMutation] = (
                    "constr-bind-attachmenturl", _url_to_nowhere),
     BundleMutation("type from a code system outside the CI-SIS terminologies", "BENCH-PDSM-ITI65-INVALID", 422,
                    "constr-bind-type", _unknown_type_system),
-    BundleMutation("no INS for the patient", "BENCH-PDSM-ITI65-INVALID", 422, "DocumentReference.subject", _no_ins),
+    BundleMutation("no INS for the patient", "BENCH-PDSM-ITI65-INVALID", 422, "BENCH-PDSM-PATIENTID", _no_ins),
     BundleMutation("patient without DMP", "BENCH-PDSM-ERRORS", 404, "not-found", _patient_without_dmp),
     BundleMutation("author is not the caller", "EX_2.1-1140", 403, "forbidden", _other_author),
     BundleMutation("uniqueId twice in the bundle", "BENCH-PDSM-DUPLICATE", 422,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from conformance.identity.checksums import (
     loinc_check_digit,
+    loinc_corrected,
     luhn_check_digit,
     luhn_valid,
     verhoeff_check_digit,
@@ -95,7 +96,8 @@ __all__ = [
     "Cx", "Hd", "Hl7V2Error", "IdentifierError", "Ins", "InsError", "InsKind", "Nir", "Patient", "Professional",
     "PsIdKind", "PsIdNat", "Structure", "StructureIdKind", "StructureIdNat", "SyntheticIdentities", "Xcn", "Xon",
     "finess_key_checkable", "finess_key_valid", "is_ii_root", "is_ins_oid", "is_oid", "is_urn_uuid", "is_uuid",
-    "is_valid_nir", "loinc_check_digit", "luhn_check_digit", "luhn_valid", "make_finess", "make_nir", "make_rpps",
+    "is_valid_nir", "loinc_check_digit", "loinc_corrected", "luhn_check_digit", "luhn_valid", "make_finess",
+    "make_nir", "make_rpps",
     "make_siren", "make_siret", "new_urn_uuid", "new_uuid", "nir_key", "oid_problem", "parse_adeli",
     "parse_finess", "parse_nir", "parse_ps_idnat", "parse_rpps", "parse_structure_idnat", "ps_idnat_from_adeli",
     "ps_idnat_from_rpps", "rpps_key_valid", "siren_valid", "siret_valid", "structure_idnat_from_finess",

@@ -3,6 +3,10 @@ lives in :mod:`conformance.identity.nir`."""
 
 from __future__ import annotations
 
+import re
+
+_LOINC_CODE = re.compile(r"([0-9]{1,7})-([0-9])")
+
 
 def luhn_sum(digits: str) -> int:
     """Luhn sum of ``digits`` where the rightmost digit is *not* doubled (so a full number with its key sums to 0 mod 10)."""
@@ -30,6 +34,13 @@ def luhn_check_digit(body: str) -> int:
 def loinc_check_digit(body: str) -> int:
     """The LOINC mod-10 check digit of the numeric part of a LOINC code (``85208`` → 7 for ``85208-7``)."""
     return luhn_check_digit(body)
+
+
+def loinc_corrected(code: str) -> str | None:
+    """``code`` with the check digit it should carry when it has the LOINC form (``NNNNN-N``), else None: a result
+    other than ``code`` means a mistyped code (``11488-5`` → ``11488-4``)."""
+    match = _LOINC_CODE.fullmatch(code)
+    return f"{match.group(1)}-{loinc_check_digit(match.group(1))}" if match else None
 
 
 # Verhoeff tables (dihedral group D5): the check digit of SNOMED CT identifiers.

@@ -17,11 +17,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance.fhir import FhirPackage, FhirValidator, parse_fhir
+from conformance.fhir.rules import JDV_DMP
+from conformance.fhir.terminology import load_terminology
 
 pytestmark = pytest.mark.official
 
@@ -221,3 +224,15 @@ def test_xml_form_gives_the_same_errors(ig_validator: FhirValidator, pdsm_packag
                 result = ig_validator.validate_bytes(payload, name, known=known, closed_world=True)
                 errors.append({(f.rule, f.location) for f in result.findings if f.is_error})
             assert errors[0] == errors[1], (name, errors[0] ^ errors[1])
+
+
+def test_official_type_codes_are_in_the_cisis_jdv_j07(pdsm_package: FhirPackage, pdsm4dmp_package: FhirPackage,
+                                                      cisis_package: Path) -> None:
+    """With the CI-SIS package, a type code outside JDV_J07 is an error (BENCH-PDSM-JDV): none of the examples has
+    one, as the IG publisher says."""
+    packages = [pdsm_package, pdsm4dmp_package]
+    validator = FhirValidator(packages, load_terminology(cisis_package / "jeuxDeValeurs"))
+    assert validator.terminology.value_set(JDV_DMP[("type",)]).complete  # type: ignore[union-attr]
+    wrong = [(resource, f.location) for resource, findings in _our_errors(validator, packages).items()
+             for f in findings if f.rule == "BENCH-PDSM-JDV" and ".type." in (f.location or "")]
+    assert not wrong

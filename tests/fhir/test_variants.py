@@ -94,6 +94,13 @@ def _drop_designation(bundle: Bundle) -> None:
     del _list(bundle)["extension"][0]
 
 
+def _subject_without_ins(bundle: Bundle) -> None:
+    """Every subject a name only: the INS is left in the contained sourcePatientInfo, the producer's view."""
+    for entry in bundle["entry"]:
+        if "subject" in entry["resource"]:
+            entry["resource"]["subject"] = {"display": "DUPONT Marie"}
+
+
 def _ext_both(bundle: Bundle) -> None:
     _list(bundle)["extension"][1]["extension"] = [{"url": "x", "valueString": "y"}]
 
@@ -130,6 +137,8 @@ VARIANTS: list[tuple[str, Callable[[Bundle], None], str]] = [
     ("attachment.size wrong", _set(_attachment, "size", 1), "BENCH-PDSM-SIZE"),
     ("attachment.hash wrong", _set(_attachment, "hash", "2jmj7l5rSw0yVb/vlWAYkK/YBwk="), "BENCH-PDSM-HASH"),
     ("contentType not a MIME type", _set(_attachment, "contentType", "pdf"), "PDSM-BINDING"),
+    ("Binary contentType differs from the attachment's", _set(lambda b: b["entry"][2]["resource"], "contentType",
+                                                              "text/plain"), "BENCH-PDSM-CONTENTTYPE"),
     ("type from SNOMED CT", _coding(lambda b: _doc(b)["type"], system=_SNOMED), "constr-bind-type"),
     ("category from LOINC", _coding(lambda b: _doc(b)["category"][0], system="http://loinc.org"),
      "constr-bind-category"),
@@ -137,9 +146,12 @@ VARIANTS: list[tuple[str, Callable[[Bundle], None], str]] = [
      "constr-bind-format"),
     ("facilityType from SNOMED CT", _coding(lambda b: _doc(b)["context"]["facilityType"], system=_SNOMED),
      "constr-bind-ProducteurDoc"),
+    ("type code with a wrong LOINC check digit", _coding(lambda b: _doc(b)["type"], code="11488-5"),
+     "BENCH-PDSM-LOINC-CHECK"),
     ("class code outside J57", _coding(lambda b: _doc(b)["category"][0], code="03", display=None), "BENCH-PDSM-JDV"),
     ("securityLabel code X", _coding(lambda b: _doc(b)["securityLabel"][0], code="X"), "BENCH-PDSM-SECLABEL"),
     ("INS key wrong", _bad_ins, "BENCH-PDSM-INS"),
+    ("subjects without INS (INS only in sourcePatientInfo)", _subject_without_ins, "BENCH-PDSM-PATIENTID"),
     ("ihe-sourcePatientId extension", _extension("https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourcePatientId",
                                                  valueIdentifier={"value": "1"}), "PDSM-EXTENSION"),
     ("isArchived with valueString", _extension(PDSM_SD + "pdsm-ext-is-archived", valueString="yes"), "PDSM-TYPE"),

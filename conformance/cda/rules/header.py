@@ -16,7 +16,7 @@ from conformance.cda.document import CdaDocument
 from conformance.cda.routing import load_routing
 from conformance.cda.rules._common import at, text
 from conformance.findings import Violation, rules
-from conformance.identity import loinc_check_digit, verhoeff_check_digit, verhoeff_valid
+from conformance.identity import loinc_corrected, verhoeff_check_digit, verhoeff_valid
 from conformance.resources import profiles_path
 from conformance.xml import NAMESPACES, XmlInputError, parse_xml
 
@@ -27,7 +27,6 @@ ANS_DOCUMENT_TYPES = "1.2.250.1.213.1.1.4.12"
 DOCUMENT_CODE_SYSTEMS = (LOINC, ANS_DOCUMENT_TYPES)
 J07_FILE = Path("jeuxDeValeurs") / "JDV_J07_XdsTypeCode_CISIS.xml"
 CISIS_VOLET_ARC = "1.2.250.1.213.1.1.1."
-_LOINC_CODE = re.compile(r"([0-9]{1,7})-([0-9])")
 SNOMED_CT = "2.16.840.1.113883.6.96"
 _SCTID = re.compile(r"[1-9][0-9]{5,17}")
 
@@ -85,10 +84,9 @@ def _coded(document: CdaDocument, system: str) -> Iterator[tuple[etree._Element,
                 hint="a LOINC code ends with a check digit: the code was probably mistyped; copy it from LOINC")
 def loinc_check(document: CdaDocument) -> Iterator[Violation]:
     for element, code in _coded(document, LOINC):
-        match = _LOINC_CODE.fullmatch(code)
-        if match and int(match.group(2)) != (expected := loinc_check_digit(match.group(1))):
-            yield at(document, element, f"LOINC code {code} has check digit {match.group(2)}, "
-                     f"expected {expected} ({match.group(1)}-{expected})", attribute="code")
+        if (corrected := loinc_corrected(code)) and corrected != code:
+            yield at(document, element, f"LOINC code {code} has check digit {code[-1]}, "
+                     f"expected {corrected[-1]} ({corrected})", attribute="code")
 
 
 @rules.register("BENCH-CDA-SNOMED-CHECK", kind="cda", title="SNOMED CT identifiers carry a correct Verhoeff check digit",
