@@ -301,7 +301,8 @@ def _find_query(params: dict[str, list[str]], limit: int) -> FindDocumentsQuery:
         service_start_from=_single(params, f"{prefix}ServiceStartTimeFrom"),
         service_start_to=_single(params, f"{prefix}ServiceStartTimeTo"),
         service_stop_from=_single(params, f"{prefix}ServiceStopTimeFrom"),
-        service_stop_to=_single(params, f"{prefix}ServiceStopTimeTo"), limit=limit + 1)
+        service_stop_to=_single(params, f"{prefix}ServiceStopTimeTo"),
+        reference_ids=params.get(f"{prefix}ReferenceIdList", []), limit=limit + 1)
 
 
 def _find_folders_query(params: dict[str, list[str]], limit: int) -> FindFoldersQuery:
@@ -367,7 +368,7 @@ def stored_query(exchange: Exchange) -> Reply:
         raise XdsFailure(ErrorCode.REGISTRY_ERROR, f"malformed parameter value: {exc}") from exc
     store, limit = exchange.store, exchange.settings.max_query_results
     objects = RegistryObjectList()
-    if request.query_id == StoredQuery.FIND_DOCUMENTS:
+    if request.query_id in (StoredQuery.FIND_DOCUMENTS, StoredQuery.FIND_DOCUMENTS_BY_REFERENCE_ID):
         query = _find_query(params, limit)
         patient, dmp = _find_access(exchange, query.patient_id, "find")
         rows = store.find_documents(query)
@@ -445,7 +446,7 @@ def _other_query(exchange: Exchange, query_id: str, params: dict[str, list[str]]
     else:
         raise XdsFailure(ErrorCode.UNKNOWN_STORED_QUERY,
                          f"stored query {query_id} is not supported by the reference DMP "
-                         "(FindDocuments, FindFolders, GetDocuments, GetDocumentsAndAssociations, GetAssociations, "
+                         "(FindDocuments, FindDocumentsByReferenceId, FindFolders, GetDocuments, GetDocumentsAndAssociations, GetAssociations, "
                          "GetSubmissionSetAndContents, GetFolders, GetFolderAndContents, GetFoldersForDocument, "
                          "GetRelatedDocuments are)")
     return objects

@@ -8,16 +8,18 @@ upgrade. PostgreSQL is used by URL (``postgresql+psycopg://…``, optional ``pos
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Engine, create_engine, event, insert, inspect, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from conformance.store.schema import Base, Folder, SchemaVersion
+from conformance.store.names import entry_strings, folder_strings, set_strings
+from conformance.store.schema import Base, DocumentEntry, Folder, SchemaVersion, SearchString, SubmissionSet
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+BACKFILL_BATCH = 1000
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -63,8 +65,39 @@ def _add_folders(session: Session) -> None:
     Folder.__table__.create(session.connection(), checkfirst=True)
 
 
+def _add_search_strings(session: Session) -> None:
+    """v4: the names, titles and ids FHIR searches filter on in SQL, read from the stored metadata and ebRIM of
+    the entries, SubmissionSets and Folders already registered."""
+    connection = session.connection()
+    SearchString.__table__.create(connection, checkfirst=True)
+    rows = connection.execute(select(DocumentEntry.entry_uuid, DocumentEntry.metadata_json, DocumentEntry.ebrim)
+                                 .execution_options(yield_per=BACKFILL_BATCH))
+    strings = (s for uuid, metadata, ebrim in rows for s in entry_strings(uuid, metadata or {}, ebrim))
+    _insert(session, strings)
+    rows = connection.execute(select(SubmissionSet.entry_uuid, SubmissionSet.metadata_json, SubmissionSet.ebrim)
+                                 .execution_options(yield_per=BACKFILL_BATCH))
+    _insert(session, (s for uuid, metadata, ebrim in rows for s in set_strings(uuid, metadata or {}, ebrim)))
+    rows = connection.execute(select(Folder.entry_uuid, Folder.title)
+                                 .execution_options(yield_per=BACKFILL_BATCH))
+    _insert(session, (s for uuid, title in rows for s in folder_strings(uuid, title)))
+
+
+def _insert(session: Session, strings: Iterator[SearchString]) -> None:
+    """Batched inserts, so a large registry is backfilled without holding every row in memory."""
+    batch: list[dict[str, Any]] = []
+    for row in strings:
+        batch.append({"owner": row.owner, "kind": row.kind, "party": row.party, "value": row.value,
+                      "folded": row.folded})
+        if len(batch) == BACKFILL_BATCH:
+            session.execute(insert(SearchString), batch)
+            batch = []
+    if batch:
+        session.execute(insert(SearchString), batch)
+
+
 # Upgrade steps from version N-1 to N; version 1 is the initial create_all.
-_UPGRADES: dict[int, Callable[[Session], None]] = {2: _add_capture_validated_at, 3: _add_folders}
+_UPGRADES: dict[int, Callable[[Session], None]] = {2: _add_capture_validated_at, 3: _add_folders,
+                                                   4: _add_search_strings}
 
 
 def current_version(engine: Engine) -> int:

@@ -180,6 +180,25 @@ class EntryTerm(Base):
                       Index("ix_term_entry", "entry_id", "kind"))
 
 
+class SearchString(Base):
+    """A name, title or id the FHIR string searches match (author.family, title, source…) of a DocumentEntry,
+    SubmissionSet or Folder (``owner``: its entryUUID). Why a table: those values are inside the kept FHIR facts
+    or the ebRIM, which SQL cannot filter, and a filter after the row limit loses matches. ``folded`` is the
+    value without case and accents, computed in Python so SQLite and PostgreSQL compare the same strings;
+    ``party`` groups the names of one author (author.given and author.family must match the same person)."""
+
+    __tablename__ = "search_strings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(24))
+    party: Mapped[int] = mapped_column(Integer, default=0)
+    value: Mapped[str] = mapped_column(Text)
+    folded: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_search_string_owner", "owner", "kind", "party"),)
+
+
 class SubmissionSet(Base):
     __tablename__ = "submission_sets"
 

@@ -17,10 +17,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from conformance.store.engine import make_engine, migrate
+from conformance.store.names import entry_strings, folded, folder_strings, set_strings
 from conformance.store.schema import (
     AccessEvent,
     Association,
@@ -32,6 +33,7 @@ from conformance.store.schema import (
     Folder,
     Patient,
     Professional,
+    SearchString,
     Structure,
     SubmissionSet,
 )
@@ -47,13 +49,17 @@ from conformance.store.types import (
     EntryStatus,
     FindDocumentsQuery,
     FindFoldersQuery,
+    FindSubmissionSetsQuery,
     InvalidSubmission,
     NewEntry,
     NewFolder,
+    SearchKind,
     StoreError,
+    StringModifier,
     Submission,
     SubmissionResult,
     TermKind,
+    TextMatch,
     UnknownEntry,
     UnknownPatient,
     utcnow,
@@ -97,6 +103,25 @@ def _code_filter(column: Any, values: Sequence[str]) -> ColumnElement[bool]:
         code, sep, scheme = value.partition("^^")
         clauses.append(column == value if sep and scheme else column.like(f"{code}^^%"))
     return or_(*clauses)
+
+
+def _text_filter(owner: Any, matches: Sequence[TextMatch]) -> ColumnElement[bool]:
+    """FHIR string searches on the search strings of ``owner`` (an entryUUID column): one party (one author)
+    matches every parameter (AND), each by one of its values (OR)."""
+    party = aliased(SearchString)
+    return exists().where(party.owner == owner, *(_party_matches(party, m) for m in matches))
+
+
+def _party_matches(party: Any, match: TextMatch) -> ColumnElement[bool]:
+    found = aliased(SearchString)
+    if match.modifier is StringModifier.EXACT:
+        values = [found.value == v for v in match.values]
+    elif match.modifier is StringModifier.CONTAINS:
+        values = [found.folded.contains(folded(v), autoescape=True) for v in match.values]
+    else:
+        values = [found.folded.startswith(folded(v), autoescape=True) for v in match.values]
+    return exists().where(found.owner == party.owner, found.party == party.party, found.kind == match.kind.value,
+                          or_(*values))
 
 
 def _entry_terms(entry: NewEntry) -> list[tuple[str, str]]:
@@ -308,6 +333,7 @@ class Store:
             row.unique_id = previous.unique_id
             row.terms = [EntryTerm(kind=k, value=v) for k, v in _entry_terms(entry)]
             s.add(row)
+            s.add_all(entry_strings(new_id, entry.metadata, entry.ebrim))
         return new_id
 
     def update_status(self, entry_uuid: str, new_status: EntryStatus,
@@ -354,6 +380,23 @@ class Store:
             conditions.append(exists().where(
                 EntryTerm.entry_id == e.id, EntryTerm.kind == TermKind.AUTHOR_PERSON.value,
                 or_(*(EntryTerm.value.like(a) for a in query.author_persons))))
+        if query.ids:
+            conditions.append(or_(e.entry_uuid.in_(query.ids), e.lid.in_(query.ids), e.unique_id.in_(query.ids)))
+        if query.author_names:
+            conditions.append(_text_filter(e.entry_uuid, query.author_names))
+        if query.replacing:
+            replaced = aliased(DocumentEntry)
+            conditions.append(exists().where(
+                Association.source == e.entry_uuid, Association.association_type == RPLC,
+                replaced.entry_uuid == Association.target, replaced.lid.in_(query.replacing)))
+        if query.reference_ids:
+            conditions.append(exists().where(
+                SearchString.owner == e.entry_uuid, SearchString.kind == SearchKind.RELATED.value,
+                or_(*(or_(SearchString.value == cx, SearchString.value.startswith(f"{cx}^", autoescape=True))
+                      for cx in query.reference_ids))))
+        if query.latest_only:
+            newer = aliased(DocumentEntry)
+            conditions.append(~exists().where(newer.lid == e.lid, newer.version > e.version))
         statement = select(e).where(and_(*conditions)).order_by(e.creation_time.desc(), e.id.desc())
         if query.limit:
             statement = statement.limit(query.limit)
@@ -428,6 +471,30 @@ class Store:
         entries = self.entries(uuids=[a.target for a in members])
         return ss, entries, members
 
+    def find_submission_sets(self, query: FindSubmissionSetsQuery) -> list[SubmissionSet]:
+        """ITI-66 on SubmissionSets: those of a patient, newest first."""
+        ss = SubmissionSet
+        statement = select(ss).where(ss.patient_id == canonical_cx(query.patient_id))
+        if query.ids:
+            statement = statement.where(ss.unique_id.in_(query.ids) | ss.entry_uuid.in_(query.ids))
+        if query.source_ids:
+            statement = statement.where(ss.source_id.in_(query.source_ids))
+        if query.content_type_codes:
+            statement = statement.where(_code_filter(ss.content_type_code, query.content_type_codes))
+        # submissionTime is kept as received (a DTM of any precision): compared right-padded to 14 digits
+        submitted = func.substr(ss.submission_time + "0" * 14, 1, 14)
+        if query.submitted_from:
+            statement = statement.where(submitted >= _time_key(query.submitted_from))
+        if query.submitted_to:
+            statement = statement.where(submitted < _time_key(query.submitted_to))
+        if query.texts:
+            statement = statement.where(_text_filter(ss.entry_uuid, query.texts))
+        statement = statement.order_by(ss.id.desc())
+        if query.limit:
+            statement = statement.limit(query.limit)
+        with self.reading() as s:
+            return list(s.scalars(statement))
+
     def folder(self, uuid_or_unique_id: str) -> Folder | None:
         with self.reading() as s:
             return s.scalar(select(Folder).where(or_(Folder.entry_uuid == uuid_or_unique_id,
@@ -445,6 +512,8 @@ class Store:
             statement = statement.where(f.last_update_time >= _time_key(query.updated_from))
         if query.updated_to:
             statement = statement.where(f.last_update_time < _time_key(query.updated_to))
+        if query.titles:
+            statement = statement.where(_text_filter(f.entry_uuid, query.titles))
         with self.reading() as s:
             rows = list(s.scalars(statement.order_by(f.last_update_time.desc(), f.id.desc())))
         if query.codes:  # codeList is a JSON list: filtered here (a patient has few folders)
@@ -613,12 +682,15 @@ def _insert_submission(s: Session, submission: Submission, patients: dict[str, P
                          size, submission.submitter_id)
         row.terms = [EntryTerm(kind=k, value=v) for k, v in _entry_terms(entry)]
         s.add(row)
+        s.add_all(entry_strings(ids[entry.entry_uuid], entry.metadata, entry.ebrim))
+    s.add_all(set_strings(ids[ss.entry_uuid], ss.metadata, ss.ebrim))
     now = utcnow().strftime("%Y%m%d%H%M%S")  # XDS: the registry sets lastUpdateTime
     for folder in submission.folders:
         s.add(Folder(entry_uuid=folder_ids[folder.entry_uuid], unique_id=folder.unique_id,
                      patient_id=canonical_cx(folder.patient_id), status=EntryStatus.APPROVED.value,
                      title=folder.title, codes=list(folder.codes), last_update_time=now,
                      submission_set=ids[ss.entry_uuid], metadata_json=folder.metadata, ebrim=folder.ebrim))
+        s.add_all(folder_strings(folder_ids[folder.entry_uuid], folder.title))
     ids.update(folder_ids)
     for assoc in submission.associations:
         source, target = ids.get(assoc.source, assoc.source), ids.get(assoc.target, assoc.target)

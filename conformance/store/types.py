@@ -50,6 +50,27 @@ class TermKind(StrEnum):
     LEGAL_AUTHENTICATOR = "legal_authenticator"
 
 
+class SearchKind(StrEnum):
+    """What a row of the search strings holds: the FHIR search parameter it answers (PDSm ITI-67 / ITI-66)."""
+
+    AUTHOR_GIVEN = "author.given"  # DocumentEntry authors, one ``party`` per author
+    AUTHOR_FAMILY = "author.family"
+    RELATED = "related"  # DocumentEntry referenceIdList (CXi values)
+    TITLE = "title"  # SubmissionSet and Folder
+    SOURCE = "source"  # SubmissionSet source (its first author): ids, names, organisation ids
+    SOURCE_GIVEN = "source.given"
+    SOURCE_FAMILY = "source.family"
+    AUTHOR_ORG = "authorOrg"
+
+
+class StringModifier(StrEnum):
+    """FHIR string search: starts with, ignoring case and accents (no modifier), ``:exact``, ``:contains``."""
+
+    STARTS = ""
+    EXACT = "exact"
+    CONTAINS = "contains"
+
+
 RPLC = "urn:ihe:iti:2007:AssociationType:RPLC"
 HAS_MEMBER = "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember"
 SIGNS = "urn:ihe:iti:2007:AssociationType:signs"
@@ -157,6 +178,15 @@ class SubmissionResult:
     folder_uuids: dict[str, str] = field(default_factory=dict)  # submitted id → stored urn:uuid
 
 
+@dataclass(slots=True, frozen=True)
+class TextMatch:
+    """One string (or identifier) search parameter: one of ``values`` matches (OR) with ``modifier``."""
+
+    kind: SearchKind
+    values: tuple[str, ...]
+    modifier: StringModifier = StringModifier.STARTS
+
+
 @dataclass(slots=True)
 class FindDocumentsQuery:
     """FindDocuments filters; each list is OR-ed, lists are AND-ed (IHE semantics)."""
@@ -179,6 +209,26 @@ class FindDocumentsQuery:
     service_start_to: str | None = None
     service_stop_from: str | None = None
     service_stop_to: str | None = None
+    ids: list[str] = field(default_factory=list)  # entryUUIDs, logical ids (lid) or uniqueIds
+    author_names: list[TextMatch] = field(default_factory=list)  # all matched by one author
+    replacing: list[str] = field(default_factory=list)  # lids of documents the entry replaced (RPLC)
+    # referenceIdList CXi values; one matches a stored CXi equal to it or extending it with more components
+    reference_ids: list[str] = field(default_factory=list)
+    latest_only: bool = False  # one entry per document: no older metadata version
+    limit: int | None = None
+
+
+@dataclass(slots=True)
+class FindSubmissionSetsQuery:
+    """The SubmissionSets of a patient (ITI-66); lists are OR-ed, filters AND-ed."""
+
+    patient_id: str
+    ids: list[str] = field(default_factory=list)  # entryUUIDs or uniqueIds
+    source_ids: list[str] = field(default_factory=list)
+    content_type_codes: list[str] = field(default_factory=list)  # "code^^scheme", scheme optional
+    submitted_from: str | None = None  # submissionTime, From inclusive, To exclusive
+    submitted_to: str | None = None
+    texts: list[TextMatch] = field(default_factory=list)  # title, source, source names, authorOrg
     limit: int | None = None
 
 
@@ -192,6 +242,7 @@ class FindFoldersQuery:
     updated_from: str | None = None  # lastUpdateTime, From inclusive, To exclusive
     updated_to: str | None = None
     ids: list[str] = field(default_factory=list)  # entryUUIDs or uniqueIds
+    titles: list[TextMatch] = field(default_factory=list)
     limit: int | None = None
 
 

@@ -23,11 +23,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from lxml import etree
-
 from conformance.server.settings import DMP_OID
 from conformance.store import DocumentEntry, EntryStatus, Folder, SubmissionSet, coded
-from conformance.xds.ebrim import parse_document_entry, parse_submission_set
+from conformance.store.names import set_facts
 
 PDSM_SD = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/"
 IS_ARCHIVED = PDSM_SD + "pdsm-ext-is-archived"
@@ -248,39 +246,9 @@ def _instant(dtm: str | None) -> str | None:
     return f"{value}T00:00:00Z" if value and len(value) == 10 else value
 
 
-def _xcn_person(xcn: str | None) -> dict[str, Any] | None:
-    """An XCN (``id^family^given^…``) as the searchable facts :func:`~conformance.server.fhir.feed.set_facts`
-    keeps for a FHIR feed."""
-    parts = (xcn or "").split("^")
-    if not any(parts[:3]):
-        return None
-    return {"type": "Practitioner", "identifiers": [parts[0]] if parts[0] else [],
-            "family": [parts[1]] if len(parts) > 1 and parts[1] else [],
-            "given": [parts[2]] if len(parts) > 2 and parts[2] else []}
-
-
 def set_facts_of(row: SubmissionSet) -> dict[str, Any]:
-    """Title, source and authorOrg of a stored SubmissionSet: kept at a FHIR feed, read from the ebRIM of an
-    ITI-41 one (its first author, as the DMP's SubmissionSets carry one)."""
-    if "source" in row.metadata_json or not row.ebrim:
-        return row.metadata_json
-    sset = parse_submission_set(etree.fromstring(row.ebrim))
-    author = sset.authors[0] if sset.authors else None
-    facts: dict[str, Any] = {"title": sset.title, "source": _xcn_person(author.person if author else None)}
-    institutions = [i.split("^") for i in (author.institutions if author else [])]
-    if institutions:
-        facts["authorOrg"] = {"identifiers": [p[9] for p in institutions if len(p) > 9 and p[9]],
-                              "names": [p[0] for p in institutions if p[0]]}
-    return facts
-
-
-def author_names_of(row: DocumentEntry) -> list[dict[str, list[str]]]:
-    """The authors' names of a stored entry: kept at a FHIR feed, read from the ebRIM of an ITI-41 one."""
-    if "authorNames" in row.metadata_json or not row.ebrim:
-        return list(row.metadata_json.get("authorNames", []))
-    entry = parse_document_entry(etree.fromstring(row.ebrim))
-    people = [_xcn_person(a.person) for a in entry.authors]
-    return [{"family": p["family"], "given": p["given"]} for p in people if p]
+    """Title, source and authorOrg of a stored SubmissionSet (FHIR facts, or read from its ITI-41 ebRIM)."""
+    return set_facts(row.metadata_json, row.ebrim)
 
 
 def _human_name(person: dict[str, Any]) -> list[dict[str, Any]]:

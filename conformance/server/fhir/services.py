@@ -8,7 +8,6 @@ the SOAP services do (the DMP transaction names are kept: TD2.1 feed, TD3.1 find
 from __future__ import annotations
 
 import copy
-import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,15 +39,15 @@ from conformance.server.fhir.feed import (
 from conformance.server.fhir.fhirpath_patch import json_patch_of
 from conformance.server.fhir.mapping import (
     IS_ARCHIVED,
+    OID,
+    OID_PREFIX,
     UUID_PREFIX,
-    author_names_of,
     coded_of,
     document_reference,
     fhir_id,
     folder_resource,
     lid_of,
     list_resource,
-    set_facts_of,
     token_to_coded,
     unique_id_of,
 )
@@ -61,23 +60,26 @@ from conformance.store import (
     EntryStatus,
     FindDocumentsQuery,
     FindFoldersQuery,
+    FindSubmissionSetsQuery,
     Folder,
     NewEntry,
     Patient,
+    SearchKind,
     Store,
     StoreError,
+    StringModifier,
     Submission,
     SubmissionResult,
     SubmissionSet,
+    TextMatch,
 )
-from conformance.store.fhir import submission_sets_of_patient
 
 VISIBLE_STATUSES = (EntryStatus.APPROVED.value, EntryStatus.ARCHIVED.value, EntryStatus.DEPRECATED.value)
 FHIR_STATUSES = {"current": (EntryStatus.APPROVED.value, EntryStatus.ARCHIVED.value),
                  "superseded": (EntryStatus.DEPRECATED.value,)}
 PATCHABLE = {"securityLabel", "status", "extension", "meta"}  # PDSm st_maj: anything else → 405
 DATE_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
-STRING_MODIFIERS = ("", "exact", "contains")
+STRING_MODIFIERS = tuple(m.value for m in StringModifier)
 StringSearch = list[tuple[str, str]]  # (modifier, value) of a FHIR string parameter: "", exact or contains
 
 
@@ -116,22 +118,16 @@ def _values(raw: Sequence[str]) -> list[str]:
     return [v.strip() for item in raw for v in item.split(",") if v.strip()]
 
 
-def _folded(text: str) -> str:
-    """FHIR string search compares without case and accents."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+def _text_matches(kind: SearchKind, search: StringSearch) -> list[TextMatch]:
+    """String parameters for the store: every parameter matches (AND), each by one of its comma-separated
+    alternatives (OR)."""
+    return [TextMatch(kind, tuple(_values([raw])), StringModifier(modifier)) for modifier, raw in search]
 
 
-def _string_match(search: StringSearch, values: Sequence[str]) -> bool:
-    """Every parameter matches one of ``values`` (AND), each being comma-separated alternatives (OR): starts
-    with by default, ``:exact`` equal, ``:contains`` anywhere."""
-    def one(modifier: str, wanted: str, value: str) -> bool:
-        if modifier == "exact":
-            return value == wanted
-        return _folded(wanted) in _folded(value) if modifier == "contains" else \
-            _folded(value).startswith(_folded(wanted))
-
-    return all(any(one(modifier, wanted, value) for wanted in _values([raw]) for value in values)
-               for modifier, raw in search)
+def _too_costly(found: int, limit: int, what: str) -> None:
+    """More matches than ``max_query_results``: refused (PDSm has no paging), never cut."""
+    if found > limit:
+        raise FhirError(422, f"more than {limit} {what} match: narrow the search", code="too-costly")
 
 
 def string_parameters(parameters: Sequence[tuple[str, str]], name: str) -> StringSearch:
@@ -147,6 +143,16 @@ def string_parameters(parameters: Sequence[tuple[str, str]], name: str) -> Strin
             raise FhirError(400, f"{key} needs a value", expression=key)
         found.append((modifier, value))
     return found
+
+
+def _reference_cx(token: str) -> str:
+    """``related`` (``system|value``) → the referenceIdList CXi it names (MHD: value ↔ CXi.1, system ↔ the
+    assigning authority CXi.4, ``urn:oid:`` for an ISO one); a bare value names any authority."""
+    system, sep, value = token.partition("|")
+    if not sep or not system:
+        return value or token
+    oid = system.removeprefix(OID_PREFIX)
+    return f"{value}^^^&{oid}&ISO" if OID.fullmatch(oid) else f"{value}^^^&{system}&URI"
 
 
 def _referenced_ids(values: Sequence[str]) -> set[str]:
@@ -204,17 +210,6 @@ def _statuses(status: Sequence[str], archived: str | None) -> list[str]:
         wanted &= {EntryStatus.ARCHIVED.value} if archived == "true" else \
             {EntryStatus.APPROVED.value, EntryStatus.DEPRECATED.value}
     return sorted(wanted) or ["none"]
-
-
-def _latest(store: Store, rows: Sequence[DocumentEntry]) -> list[DocumentEntry]:
-    """One resource per logical document: older metadata versions (masking) are not separate documents."""
-    kept = []
-    for row in rows:
-        older = row.version > 1 or row.status == EntryStatus.DEPRECATED.value
-        if older and store.versions(row.lid)[0].entry_uuid != row.entry_uuid:
-            continue
-        kept.append(row)
-    return kept
 
 
 def _replaced_ids(store: Store, rows: Sequence[DocumentEntry]) -> dict[str, list[str]]:
@@ -275,6 +270,7 @@ class DocumentSearch:
     period_end: list[str] = field(default_factory=list)
     is_archived: str | None = None
     relatesto: list[str] = field(default_factory=list)
+    related: list[str] = field(default_factory=list)  # referenceIdList identifiers, ``system|value``
     author: list[str] = field(default_factory=list)  # author and author.identifier: the author's id
     author_given: StringSearch = field(default_factory=list)
     author_family: StringSearch = field(default_factory=list)
@@ -287,7 +283,7 @@ class DocumentSearch:
         if count is not None and not (count.isdigit() and int(count) <= 1000):
             raise FhirError(400, "_count is an integer from 0 to 1000", expression="_count")
         many = {name: list(parameters.get(name) or []) for name in (
-            "status", "identifier", "type", "category", "setting", "facility", "format", "event", "relatesto")}
+            "status", "identifier", "type", "category", "setting", "facility", "format", "event", "relatesto", "related")}
         pairs = [(key, value) for key, values in parameters.items() for value in values]
         return cls(patient=_one(parameters, "patient"), patient_identifier=_one(parameters, "patient.identifier"),
                    author=[*parameters.get("author", []), *parameters.get("author.identifier", [])],
@@ -331,6 +327,7 @@ def search_documents(call: FhirCall, search: DocumentSearch, self_url: str) -> d
     start = _date_bounds(_values(search.period_start), "period-start")
     stop = _date_bounds(_values(search.period_end), "period-end")
     identifiers = [unique_id_of(v.partition("|")[2] or v) for v in _values(search.identifier)]
+    replaced = [lid_of(v.rsplit("/", 1)[-1]) for v in _values(search.relatesto)]
     query = FindDocumentsQuery(
         patient_id=patient.cx, statuses=_statuses(search.status, search.is_archived),
         class_codes=[token_to_coded(t) for t in _values(search.category)],
@@ -341,31 +338,17 @@ def search_documents(call: FhirCall, search: DocumentSearch, self_url: str) -> d
         event_codes=[token_to_coded(t) for t in _values(search.event)],
         confidentiality_codes=[token_to_coded(t) for t in _values(search.security_label)],
         author_persons=sorted(_referenced_ids(search.author)),
+        author_names=[*_text_matches(SearchKind.AUTHOR_GIVEN, search.author_given),
+                      *_text_matches(SearchKind.AUTHOR_FAMILY, search.author_family)],
+        ids=[*identifiers, *(f"{UUID_PREFIX}{i}" for i in identifiers)], replacing=replaced, latest_only=True,
+        reference_ids=[_reference_cx(v) for v in _values(search.related)],
         creation_from=creation[0], creation_to=creation[1], service_start_from=start[0],
         service_start_to=start[1], service_stop_from=stop[0], service_stop_to=stop[1], limit=limit + 1)
     rows = call.store.find_documents(query)
-    if len(rows) > limit:
-        raise FhirError(422, f"more than {limit} documents match: narrow the search", code="too-costly")
-    if identifiers:
-        wanted = {i for i in identifiers} | {f"{UUID_PREFIX}{i}" for i in identifiers}
-        rows = [r for r in rows if r.unique_id in wanted or r.entry_uuid in wanted or r.lid in wanted]
-    rows = _latest(call.store, rows)
-    if search.author_given or search.author_family:
-        rows = [r for r in rows if _author_matches(r, search)]
-    if search.relatesto:
-        targets = {v.rsplit("/", 1)[-1] for v in _values(search.relatesto)}
-        replaced = _replaced_ids(call.store, rows)
-        rows = [r for r in rows if targets & set(replaced[r.entry_uuid])]
+    _too_costly(len(rows), limit, "documents")
     visible = [r for r in rows if check_visible(call.caller, dmp, facts_of(r))]
     shown = visible[:search.count] if search.count is not None else visible
     return searchset(call, "DocumentReference", resources_of(call, shown), len(visible), self_url)
-
-
-def _author_matches(row: DocumentEntry, search: DocumentSearch) -> bool:
-    """``author.given`` / ``author.family``: one author has matching names for every parameter."""
-    return any(_string_match(search.author_given, name["given"]) and _string_match(search.author_family,
-                                                                                   name["family"])
-               for name in author_names_of(row))
 
 
 def _document(call: FhirCall, resource_id: str, action: str) -> tuple[DocumentEntry, Patient]:
@@ -433,12 +416,6 @@ class ListSearch:
         return bool(self.source_id or self.source or self.source_given or self.source_family or self.author_org)
 
 
-def _coded_match(wanted: Sequence[str], stored: str | None) -> bool:
-    """``code^^scheme`` values (scheme optional) against one stored coded value."""
-    code, _, scheme = (stored or "").partition("^^")
-    return any(w.partition("^^")[0] == code and w.partition("^^")[2] in ("", scheme) for w in wanted)
-
-
 def search_lists(call: FhirCall, search: ListSearch, self_url: str) -> dict[str, Any]:
     """ITI-66: the patient's SubmissionSets and Folders (``code`` chooses; both when absent)."""
     cx = _patient_cx(search.patient, search.patient_identifier)
@@ -452,40 +429,26 @@ def search_lists(call: FhirCall, search: ListSearch, self_url: str) -> dict[str,
     designations = [token_to_coded(t) for t in _values(search.designation_type)]
     low, high = _date_bounds(_values(search.date), "date")
     limit = call.settings.max_query_results
-    resources: list[dict[str, Any]] = []
+    sets: list[SubmissionSet] = []
+    folders: list[Folder] = []
     if "submissionset" in codes:
-        rows = submission_sets_of_patient(call.store, found.cx, unique_ids=ids, entry_uuids=ids, limit=limit)
-        rows = [r for r in rows if (not designations or _coded_match(designations, r.content_type_code))
-                and _within(r.submission_time, low, high) and _set_matches(r, search)]
-        resources += _lists_of(call, rows, dmp)
+        sources = [unique_id_of(v.partition("|")[2] or v) for v in _values(search.source_id)]
+        texts = [*_text_matches(SearchKind.TITLE, search.title),
+                 *_text_matches(SearchKind.SOURCE_GIVEN, search.source_given),
+                 *_text_matches(SearchKind.SOURCE_FAMILY, search.source_family)]
+        texts += [TextMatch(kind, tuple(sorted(_referenced_ids(values))), StringModifier.EXACT)
+                  for kind, values in ((SearchKind.SOURCE, search.source), (SearchKind.AUTHOR_ORG, search.author_org))
+                  if values]
+        sets = call.store.find_submission_sets(FindSubmissionSetsQuery(
+            patient_id=found.cx, ids=ids, source_ids=sources, content_type_codes=designations, submitted_from=low,
+            submitted_to=high, texts=texts, limit=limit + 1))
     if "folder" in codes and not search.about_source:
-        folders = call.store.find_folders(FindFoldersQuery(patient_id=found.cx, codes=designations,
-                                                           updated_from=low, updated_to=high, ids=ids, limit=limit))
-        resources += _lists_of(call, [r for r in folders if _string_match(search.title, [r.title] if r.title else [])],
-                               dmp)
+        folders = call.store.find_folders(FindFoldersQuery(
+            patient_id=found.cx, codes=designations, updated_from=low, updated_to=high, ids=ids,
+            titles=_text_matches(SearchKind.TITLE, search.title), limit=limit + 1))
+    _too_costly(len(sets) + len(folders), limit, "Lists")
+    resources = _lists_of(call, [*sets, *folders], dmp)
     return searchset(call, "List", resources, len(resources), self_url)
-
-
-def _set_matches(row: SubmissionSet, search: ListSearch) -> bool:
-    """sourceId, title, source (id, names) and authorOrg of a SubmissionSet."""
-    facts = set_facts_of(row)
-    source = facts.get("source") or {}
-    organisation = facts.get("authorOrg") or {}
-    sources = {unique_id_of(v.partition("|")[2] or v) for v in _values(search.source_id)}
-    return ((not sources or row.source_id in sources)
-            and _string_match(search.title, [facts["title"]] if facts.get("title") else [])
-            and (not search.source or bool(_referenced_ids(search.source) & set(source.get("identifiers", []))))
-            and _string_match(search.source_given, source.get("given", []))
-            and _string_match(search.source_family, source.get("family", []))
-            and (not search.author_org
-                 or bool(_referenced_ids(search.author_org) & set(organisation.get("identifiers", [])))))
-
-
-def _within(dtm: str | None, low: str | None, high: str | None) -> bool:
-    if low is None and high is None:
-        return True
-    digits = "".join(ch for ch in dtm or "" if ch.isdigit())[:14].ljust(14, "0")
-    return bool(dtm) and (low is None or digits >= low) and (high is None or digits < high)
 
 
 def _lists_of(call: FhirCall, rows: Sequence[SubmissionSet | Folder], dmp: DmpState) -> list[dict[str, Any]]:
