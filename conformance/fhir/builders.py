@@ -1,7 +1,9 @@
 """Build valid PDSm ITI-65 bundles (one SubmissionSet, n DocumentReference + Binary pairs, optional Folder).
 
 Used as the golden-valid fixture of the tests, by the benchmark and by client suites that need a
-well-formed submission. Identifiers are derived from ``seed`` so that builds are reproducible.
+well-formed submission. Identifiers are derived from ``seed`` so that builds are reproducible. The ``set_*``
+functions and :func:`simplified_publish` turn a built bundle into a given patient's, author's or document's
+(the generators of ``conformance.generate.fhir`` and the suites' payloads share them).
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ _DIV = '<div xmlns="http://www.w3.org/1999/xhtml">{}</div>'
 
 def _uuid(seed: str, name: str) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{seed}/{name}')}"
+
+
+def sha1_base64(content: bytes) -> str:
+    """``attachment.hash``: the SHA-1 of the bytes, base64."""
+    return base64.b64encode(hashlib.sha1(content).digest()).decode("ascii")
 
 
 def _text(summary: str) -> dict[str, str]:
@@ -64,7 +71,7 @@ def document_reference(seed: str, index: int, binary_url: str, content: bytes) -
         "content": [{
             "attachment": {"contentType": "application/pdf", "language": "fr-FR", "url": binary_url,
                            "size": len(content),
-                           "hash": base64.b64encode(hashlib.sha1(content).digest()).decode("ascii"),
+                           "hash": sha1_base64(content),
                            "title": f"Compte rendu {index}", "creation": "2025-01-15T09:00:00+01:00"},
             "format": {"system": NOS + "TRE_A11-IheFormatCode/FHIR/TRE-A11-IheFormatCode",
                        "code": "urn:ihe:iti:xds-sd:pdf:2008"},
@@ -164,3 +171,50 @@ def iti65_bundle(documents: int = 1, seed: str = "bench", document_size: int = 6
     return {"resourceType": "Bundle", "id": f"iti65-{seed}",
             "meta": {"profile": [PDSM_SD + "pdsm-comprehensive-provide-document-bundle"]},
             "type": "transaction", "entry": [submission, *entries]}
+
+
+# ---------------------------------------------------------------- a built bundle made someone's
+
+
+def set_patient(resource: dict[str, Any], ins: str, oid: str) -> None:
+    """The patient of a DocumentReference or List: ``subject`` by INS identifier (the XDS patientId), and the
+    same INS on its contained Patient (sourcePatientInfo)."""
+    identifier = {"system": f"urn:oid:{oid}", "value": ins}
+    for contained in resource.get("contained", []):
+        if contained["resourceType"] == "Patient":
+            contained["identifier"][0].update(identifier)
+    resource["subject"] = {"identifier": identifier}
+
+
+def set_author(resource: dict[str, Any], author_id: str) -> None:
+    """The idNat of the contained author Practitioner of a DocumentReference or SubmissionSet."""
+    for contained in resource.get("contained", []):
+        if contained["resourceType"] == "Practitioner":
+            contained["identifier"][0]["value"] = author_id
+
+
+def set_content(bundle: dict[str, Any], content: bytes) -> None:
+    """Every Binary of the bundle carries ``content``; every attachment states its size and hash."""
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "Binary":
+            resource["data"] = base64.b64encode(content).decode("ascii")
+        elif resource["resourceType"] == "DocumentReference":
+            resource["content"][0]["attachment"].update(size=len(content), hash=sha1_base64(content))
+
+
+def relates_to_replaced(reference: str) -> list[dict[str, Any]]:
+    """``relatesTo`` of a replacing DocumentReference: it replaces ``reference`` (``DocumentReference/<id>``)."""
+    return [{"code": "replaces", "target": {"reference": reference}}]
+
+
+def simplified_publish(reference: dict[str, Any], content: bytes) -> dict[str, Any]:
+    """A DocumentReference of :func:`iti65_bundle` made an ITI-105 one, in place: the document inline (data,
+    size, hash), no url, no identifier and no id (0..0 in ITI-105)."""
+    reference["meta"]["profile"] = [PDSM_SD + "pdsm-simplified-publish"]
+    for key in ("id", "identifier"):
+        reference.pop(key, None)
+    attachment = reference["content"][0]["attachment"]
+    attachment.pop("url", None)
+    attachment.update(data=base64.b64encode(content).decode("ascii"), size=len(content), hash=sha1_base64(content))
+    return reference

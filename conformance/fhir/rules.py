@@ -328,7 +328,7 @@ def dmp_value_sets(model: FhirModel) -> Iterator[Violation]:
 def loinc_check(model: FhirModel) -> Iterator[Violation]:
     loinc = model.terminology.systems_of(["LOINC"])
     for coding, where in model.typed("Coding"):
-        code = _get(coding, "code") if _get(coding, "system") in loinc else None
+        code = _get(coding, "code") if _str(_get(coding, "system")) in loinc else None
         if isinstance(code, str) and (corrected := loinc_corrected(code)) and corrected != code:
             yield Violation(f"LOINC code {code} has check digit {code[-1]}, expected {corrected[-1]} ({corrected})",
                             location=f"{where}.code")

@@ -4,9 +4,7 @@ mutations of it that name what the DMP must answer."""
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -14,7 +12,17 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.fhir.builders import NOS, PDSM_SD, RFC3986, iti65_bundle
+from conformance.fhir.builders import (
+    NOS,
+    RFC3986,
+    iti65_bundle,
+    relates_to_replaced,
+    set_author,
+    set_content,
+    set_patient,
+    sha1_base64,
+)
+from conformance.fhir.builders import simplified_publish as inline_document
 from conformance.generate.xds import SOURCE_OID, SubmissionSpec
 from conformance.identity import make_nir
 from conformance.xds.builders import new_oid
@@ -35,11 +43,6 @@ def iti65_bundles(max_documents: int = 3) -> st.SearchStrategy[dict[str, Any]]:
                      document_size=st.integers(1, 512), with_folder=st.booleans())
 
 
-def sha1_base64(content: bytes) -> str:
-    """``attachment.hash``: the SHA-1 of the bytes, base64."""
-    return base64.b64encode(hashlib.sha1(content).digest()).decode("ascii")
-
-
 def security_labels(masked: bool) -> list[dict[str, Any]]:
     """``securityLabel`` of a document: Normal, plus MASQUE_PS when masked to professionals."""
     return [{"coding": [NORMAL]}, {"coding": [MASQUE_PS]}] if masked else [{"coding": [NORMAL]}]
@@ -50,28 +53,19 @@ def unique_id_of(resource: dict[str, Any]) -> str:
     return str(resource.get("masterIdentifier", {}).get("value", "")).removeprefix("urn:oid:")
 
 
-def _subject(spec: SubmissionSpec) -> dict[str, Any]:
-    return {"identifier": {"system": f"urn:oid:{spec.patient.oid}", "value": spec.patient.value}}
-
-
 def _describe_document(resource: dict[str, Any], spec: SubmissionSpec) -> None:
     """The generated document's identity, patient, author, kind, title and masking on the builders' resource."""
     document = spec.document
     class_code, class_display, type_code = KINDS[document.kind % len(KINDS)]
     resource["masterIdentifier"]["value"] = f"urn:oid:{spec.unique_id}"
-    resource["subject"] = _subject(spec)
-    for contained in resource["contained"]:
-        if contained["resourceType"] == "Patient":
-            contained["identifier"][0].update(system=f"urn:oid:{spec.patient.oid}", value=spec.patient.value)
-        elif contained["resourceType"] == "Practitioner":
-            contained["identifier"][0]["value"] = spec.author_id
+    set_patient(resource, spec.patient.value, spec.patient.oid)
+    set_author(resource, spec.author_id)
     resource["type"]["coding"][0] = {"system": "http://loinc.org", "code": type_code}
     resource["category"][0]["coding"][0].update(code=class_code, display=class_display)
     resource["securityLabel"] = security_labels(document.masked)
-    resource["content"][0]["attachment"].update(title=document.title, size=len(document.content),
-                                                hash=sha1_base64(document.content))
+    resource["content"][0]["attachment"]["title"] = document.title
     if spec.replaces:
-        resource["relatesTo"] = [{"code": "replaces", "target": {"reference": spec.replaces}}]
+        resource["relatesTo"] = relates_to_replaced(spec.replaces)
 
 
 def provide_bundle(spec: SubmissionSpec) -> dict[str, Any]:
@@ -79,25 +73,18 @@ def provide_bundle(spec: SubmissionSpec) -> dict[str, Any]:
     and masking, patient (INS), author and uniqueId; every other identifier is new. ``spec.replaces`` is the
     ``relatesTo`` replaces target reference (``DocumentReference/<id>``)."""
     bundle = iti65_bundle(documents=1, seed=str(uuid.uuid4()))
-    submission_set, reference, binary = (e["resource"] for e in bundle["entry"])
+    submission_set, reference, _ = (e["resource"] for e in bundle["entry"])
     _describe_document(reference, spec)
-    binary["data"] = base64.b64encode(spec.document.content).decode("ascii")
+    set_content(bundle, spec.document.content)
     submission_set["identifier"][0]["value"] = f"urn:oid:{new_oid(SOURCE_OID)}"
-    submission_set["subject"] = _subject(spec)
+    set_patient(submission_set, spec.patient.value, spec.patient.oid)
     return bundle
 
 
 def simplified_publish(spec: SubmissionSpec) -> dict[str, Any]:
     """The ITI-105 DocumentReference of ``spec`` (the document inline, no identifier, no url): the body of a
     simplified publish or of a replacement by conditional update."""
-    reference = provide_bundle(spec)["entry"][1]["resource"]
-    reference["meta"]["profile"] = [PDSM_SD + "pdsm-simplified-publish"]
-    for key in ("id", "identifier"):
-        reference.pop(key)
-    attachment = reference["content"][0]["attachment"]
-    del attachment["url"]
-    attachment["data"] = base64.b64encode(spec.document.content).decode("ascii")
-    return reference  # type: ignore[no-any-return]
+    return inline_document(provide_bundle(spec)["entry"][1]["resource"], spec.document.content)
 
 
 # --- mutations: break exactly one rule, and know what the DMP answers -------------------------------------------
