@@ -33,6 +33,7 @@ from conformance.xds.ebrim import document_entry_element, submission_set_element
 from tests.store.factory import PATIENT_CX, PATIENT_INS, PATIENT_OID, entry, oid, submission
 from tests.store.test_folders import empty_url, with_folder  # noqa: F401  (empty_url: a fixture)
 
+ORDER = "ORD-77^^^&1.2.250.1.999.1&ISO^urn:ihe:iti:xds:2013:order"
 FAMILY, GIVEN, TITLE = SearchKind.AUTHOR_FAMILY, SearchKind.AUTHOR_GIVEN, SearchKind.TITLE
 EXACT, CONTAINS = StringModifier.EXACT, StringModifier.CONTAINS
 LEGRAND = Author(person="810000000555^LEGRAND^Julie^^^^^^&1.2.250.1.71.4.2.1&ISO",
@@ -46,8 +47,9 @@ def named(uid: str, *people: tuple[str, str], **fields: Any) -> NewEntry:
 
 
 def soap_entry(uid: str) -> NewEntry:
-    """An entry fed over ITI-41: its authors only in the kept ebRIM."""
-    element = document_entry_element(etree.Element("root"), DocumentEntry(id="doc", unique_id=uid, authors=[LEGRAND]))
+    """An entry fed over ITI-41: its authors and referenceIdList only in the kept ebRIM."""
+    element = document_entry_element(etree.Element("root"), DocumentEntry(id="doc", unique_id=uid, authors=[LEGRAND],
+                                                                          reference_ids=[ORDER]))
     return entry(uid, ebrim=etree.tostring(element).decode())
 
 
@@ -99,6 +101,16 @@ def test_ebrim_authors_and_new_metadata_versions_are_searchable(store: Store) ->
     rows = store.find_documents(FindDocumentsQuery(patient_id=PATIENT_CX, statuses=[], latest_only=True,
                                                    author_names=[TextMatch(FAMILY, ("legrand",))]))
     assert [r.entry_uuid for r in rows] == [newer]
+
+
+@pytest.mark.parametrize(("cx", "hit"), [
+    (ORDER, True), ("ORD-77^^^&1.2.250.1.999.1&ISO", True), ("ORD-77", True), ("ORD-7", False),
+    ("ORD-77^^^&1.2.250.1.999.2&ISO", False), ("ORD_77", False),
+])
+def test_reference_id_list(store: Store, cx: str, hit: bool) -> None:
+    uid = oid()
+    store.register_submission(submission(soap_entry(uid)))
+    assert (found(store, reference_ids=[cx]) == {uid}) is hit
 
 
 def test_ids_replacements_and_latest_versions_in_sql(store: Store) -> None:
@@ -179,6 +191,7 @@ def test_version_3_database_is_backfilled(empty_url: str) -> None:  # noqa: F811
     store = Store.open(empty_url)
     assert fhir_uid in found(store, TextMatch(FAMILY, ("martin",)))
     assert found(store, TextMatch(FAMILY, ("legrand",))) == {soap_uid}
+    assert found(store, reference_ids=["ORD-77^^^&1.2.250.1.999.1&ISO"]) == {soap_uid}
     texts = [TextMatch(SearchKind.SOURCE_FAMILY, ("legrand",)), TextMatch(TITLE, ("bil",))]
     assert len(store.find_submission_sets(FindSubmissionSetsQuery(patient_id=PATIENT_CX, texts=texts))) == 1
     titles = [TextMatch(TITLE, ("suivi",))]
