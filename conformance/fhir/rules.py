@@ -29,7 +29,7 @@ INS_SYSTEMS = {f"urn:oid:1.2.250.1.213.1.4.{n}": kind for n, kind in
 V3_CONFIDENTIALITY = {"N", "R", "V"}
 DMP_VISIBILITY = {"MASQUE_PS", "INVISIBLE_PATIENT", "INVISIBLE_REPRESENTANTS_LEGAUX"}
 # a literal reference to the recipient's Patient (relative or absolute): the DMP resolves it, the bench cannot
-_PATIENT_LITERAL = re.compile(r"^([a-z][a-z0-9+.-]*://[^?#\s]+/)?Patient/[A-Za-z0-9\-.]{1,64}$")
+_PATIENT_LITERAL = re.compile(r"^([a-z][a-z0-9+.-]*://[^?#\s]+/)?Patient/[A-Za-z0-9\-.]{1,64}(/_history/[A-Za-z0-9\-.]{1,64})?$")
 ITI105_PROFILE = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/pdsm-simplified-publish"
 # The DMP value sets each coded element must come from (PDSM4DMP; JDV_J6x are the DMP restrictions). The type
 # code follows JDV_J07 as the SOAP side does (BENCH-XDS-DE-TYPECODE): the CI-SIS package gives its complete list.

@@ -176,7 +176,8 @@ def _patient_id_findings(validator: FhirValidator, resource: dict[str, Any]) -> 
     {"reference": f"Patient?identifier={_INS['system']}%7C{_INS['value']}"},
     {"reference": "Patient/patient-1"},  # the recipient's Patient: resolved by the DMP, not offline
     {"reference": "https://dmp.example/fhir/Patient/patient-1", "display": "DUPONT Marie"},
-], ids=["identifier", "conditional", "conditional-encoded", "relative", "absolute"])
+    {"reference": "Patient/patient-1/_history/2"},
+], ids=["identifier", "conditional", "conditional-encoded", "relative", "absolute", "versioned"])
 def test_subjects_that_give_the_ins(validator: FhirValidator, subject: dict[str, Any]) -> None:
     assert _patient_id_findings(validator, _with_subjects(subject)) == []
 
