@@ -9,6 +9,10 @@ server that filters names after the row limit still answers (it reads every docu
 line printed gives p50 / p95 and, with ``--baseline MS``, the ratio of a p50 measured on another checkout.
 
     python benchmarks/fhir_search.py [--documents 10000] [--queries 20] [--postgres] [--baseline P50_MS]
+
+Measured on the 2-core VM (10 queries, 500 matches of 10,000), before (names filtered in Python after reading
+every document, ebRIM parsed per row) -> after (``search_strings`` filtered in SQL): SQLite p50 2606 ms -> 78 ms
+(33x), PostgreSQL 15 p50 2879 ms -> 48 ms (60x). Registration indexes the names: +0.37 ms per ITI-41 entry.
 """
 
 from __future__ import annotations

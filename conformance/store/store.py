@@ -107,21 +107,26 @@ def _code_filter(column: Any, values: Sequence[str]) -> ColumnElement[bool]:
 
 def _text_filter(owner: Any, matches: Sequence[TextMatch]) -> ColumnElement[bool]:
     """FHIR string searches on the search strings of ``owner`` (an entryUUID column): one party (one author)
-    matches every parameter (AND), each by one of its values (OR)."""
+    matches every parameter (AND), each by one of its values (OR). The party is found by the first parameter,
+    the others are looked up beside it."""
+    first, *others = matches
     party = aliased(SearchString)
-    return exists().where(party.owner == owner, *(_party_matches(party, m) for m in matches))
+    conditions = [_text_matches(party, first)]
+    for match in others:
+        found = aliased(SearchString)
+        conditions.append(exists().where(found.owner == party.owner, found.party == party.party,
+                                         _text_matches(found, match)))
+    return exists().where(party.owner == owner, *conditions)
 
 
-def _party_matches(party: Any, match: TextMatch) -> ColumnElement[bool]:
-    found = aliased(SearchString)
+def _text_matches(row: Any, match: TextMatch) -> ColumnElement[bool]:
     if match.modifier is StringModifier.EXACT:
-        values = [found.value == v for v in match.values]
+        values = [row.value == v for v in match.values]
     elif match.modifier is StringModifier.CONTAINS:
-        values = [found.folded.contains(folded(v), autoescape=True) for v in match.values]
+        values = [row.folded.contains(folded(v), autoescape=True) for v in match.values]
     else:
-        values = [found.folded.startswith(folded(v), autoescape=True) for v in match.values]
-    return exists().where(found.owner == party.owner, found.party == party.party, found.kind == match.kind.value,
-                          or_(*values))
+        values = [row.folded.startswith(folded(v), autoescape=True) for v in match.values]
+    return and_(row.kind == match.kind.value, or_(*values))
 
 
 def _entry_terms(entry: NewEntry) -> list[tuple[str, str]]:
