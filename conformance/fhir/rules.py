@@ -20,6 +20,7 @@ from conformance.findings import Severity, Violation, rules
 from conformance.identity import is_valid_nir, loinc_corrected
 
 if TYPE_CHECKING:  # the validator imports this module: a run-time import would be circular
+    from conformance.fhir.terminology import LocalValueSet
     from conformance.fhir.validator import FhirModel
 
 _UUID = re.compile(r"^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -296,6 +297,15 @@ _system_rule("constr-bind-ProducteurDoc", ["DocumentReference.context.facilityTy
                                            "DocumentReference.context.practiceSetting"], preferred_in_iti105=True)
 
 
+def _partial_hint(name: str, value_set: LocalValueSet) -> str:
+    """What to do about a code outside a partial list: import the CI-SIS package when it has the whole list."""
+    if value_set.svs is None:
+        return f"check the code against {name} as published by the ANS: the CI-SIS package does not carry it"
+    return (f"check the code against {name}; for the complete list ({value_set.svs}, a code outside it is then an "
+            f"error) import the CI-SIS package: `dmp-conformance profiles import PATH|URL` (default URL "
+            f"{DEFAULT_CISIS_URL})")
+
+
 @rules.register("BENCH-PDSM-JDV", kind="fhir", severity=Severity.WARNING,
                 title="type, class, format, facility and practice setting codes belong to the DMP value sets",
                 hint="pick the code from the DMP JDV (J07 type, J57 class, J60 format, J02/J61 facility, J04 setting)")
@@ -317,10 +327,7 @@ def dmp_value_sets(model: FhirModel) -> Iterator[Violation]:
                                     severity=Severity.ERROR)
                 else:
                     yield Violation(f"{found} is not in the bench's copy of {name}, a partial list: unknown to the "
-                                    "bench, not known to be wrong", location=where,
-                                    hint=f"check the code against {name}; for the complete DMP lists (a code "
-                                         "outside them is then an error), import the CI-SIS package: "
-                                         f"`dmp-conformance profiles import PATH|URL` (default URL {DEFAULT_CISIS_URL})")
+                                    "bench, not known to be wrong", location=where, hint=_partial_hint(name, value_set))
 
 
 @rules.register("BENCH-PDSM-LOINC-CHECK", kind="fhir", title="LOINC codes carry a correct mod-10 check digit",

@@ -33,6 +33,7 @@ class LocalValueSet:
     concepts: dict[tuple[str, str], str | None] = field(default_factory=dict)  # (system, code) → display
     syntax: re.Pattern[str] | None = None
     check_displays: bool = False
+    svs: str | None = None  # the CI-SIS package's file (jeuxDeValeurs/) that gives the complete list
 
     def has_code(self, code: Any) -> bool:
         if not isinstance(code, str):
@@ -99,8 +100,11 @@ class Terminology:
         raw_sets = data["valueSets"]
         for url, spec in raw_sets.items():
             source = raw_sets[spec["same_as"]] if "same_as" in spec else spec
-            svs = cisis_jdv_dir / spec["svs"] if cisis_jdv_dir and spec.get("svs") else None
-            self.value_sets[url] = self._build(url, source, spec.get("complete", source.get("complete", False)), svs)
+            value_set = self._build(url, source, spec.get("complete", source.get("complete", False)))
+            value_set.svs = spec.get("svs")
+            if cisis_jdv_dir and value_set.svs and (cisis_jdv_dir / value_set.svs).is_file():
+                self._load_svs(value_set, cisis_jdv_dir / value_set.svs)
+            self.value_sets[url] = value_set
 
     def system_url(self, name: str) -> str:
         """``TRE_A03`` or an OID → the FHIR code system URL; other strings unchanged."""
@@ -116,7 +120,7 @@ class Terminology:
         urls |= {f"urn:oid:{oid}" for oid, name in self.oids.items() if name in names and oid[0].isdigit()}
         return urls
 
-    def _build(self, url: str, spec: dict[str, Any], complete: bool, svs: Path | None) -> LocalValueSet:
+    def _build(self, url: str, spec: dict[str, Any], complete: bool) -> LocalValueSet:
         value_set = LocalValueSet(url=url, complete=complete, check_displays=bool(spec.get("displays")))
         if "syntax" in spec:
             value_set.syntax = re.compile(spec["syntax"])
@@ -125,8 +129,6 @@ class Terminology:
             system = self.system_url(concept["system"])
             value_set.concepts[(system, concept["code"])] = concept.get("display")
             value_set.codes.add(concept["code"])
-        if svs is not None and svs.is_file():
-            self._load_svs(value_set, svs)
         return value_set
 
     def _load_svs(self, value_set: LocalValueSet, path: Path) -> None:

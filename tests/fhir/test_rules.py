@@ -235,7 +235,12 @@ def _type_findings(validator: FhirValidator, code: str, system: str = "http://lo
 def test_unknown_type_code_is_a_warning_without_the_cisis_package(validator: FhirValidator) -> None:
     [finding] = _type_findings(validator, "99999-5")  # a well-formed LOINC code outside JDV_J07
     assert finding.severity is Severity.WARNING and "partial" in finding.message
-    assert "profiles import" in (finding.hint or "")
+    assert "profiles import" in (finding.hint or "") and "JDV_J07_XdsTypeCode_CISIS.xml" in (finding.hint or "")
+    bundle = iti65_bundle(1)  # JDV_J60 (DMP formats) is not in the CI-SIS package: no import advised
+    bundle["entry"][1]["resource"]["content"][0]["format"]["code"] = "urn:ihe:iti:xds-sd:unknown:2008"
+    [format_finding] = [f for f in validator.validate_bytes(json.dumps(bundle).encode()).findings
+                        if f.rule == "BENCH-PDSM-JDV"]
+    assert "profiles import" not in (format_finding.hint or "")
 
 
 @pytest.mark.requirement("BENCH-PDSM-JDV")
