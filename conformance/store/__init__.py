@@ -3,7 +3,9 @@
 ``Store.open("sqlite:///path.db")`` (or a ``postgresql+psycopg://`` URL) creates or upgrades the schema and
 returns a :class:`Store` whose typed methods cover patients and DMP status, professionals and structures,
 authorizations, atomic ITI-41 submissions (documents + entries + folders + associations, RPLC deprecation),
-FindDocuments, FindFolders and the other stored queries, status and metadata updates, the access history and the exchange captures.
+FindDocuments, FindFolders and the other stored queries, the ITI-66/ITI-67 searches (names, titles and
+referenceIdList filtered in SQL through ``search_strings``), status and metadata updates, the access history
+and the exchange captures.
 Refusals raise :class:`StoreError` subclasses whose ``code`` is the XDS/DMP error code to answer with.
 """
 
