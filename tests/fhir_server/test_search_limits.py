@@ -104,6 +104,8 @@ def test_iti67_author_filter_past_the_row_limit(dmp: Dmp) -> None:
     assert too_costly(dmp.search("DocumentReference", status="current"))
     durand = {"author.family": "durand", "author.given": "Jean"}  # more matches than the limit: refused, not cut
     assert too_costly(dmp.search("DocumentReference", status="current", **durand))
+    for nul in ({"author.family": "a\x00"}, {"identifier": "1.2\x00"}):
+        assert dmp.search("DocumentReference", **nul).status_code == 400  # never a PostgreSQL error
 
 
 @pytest.mark.requirement("BENCH-PDSM-ITI66")
@@ -116,3 +118,4 @@ def test_iti66_never_cuts_lists(dmp: Dmp) -> None:
     assert dmp.ids("List", code="submissionset", source=f"PractitionerRole/{AUTHOR_ID}") == {set_id}
     assert dmp.ids("List", code="submissionset", title="consultation") == {set_id}
     assert too_costly(dmp.search("List", code="submissionset", **{"source.given": "jean"}))
+    assert dmp.search("List", **{"title:contains": "\x00"}).status_code == 400

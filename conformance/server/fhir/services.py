@@ -114,8 +114,12 @@ class FhirCall:
 # --- helpers ----------------------------------------------------------------------------------------------------
 
 def _values(raw: Sequence[str]) -> list[str]:
-    """Repeated parameters and comma-separated alternatives (FHIR OR) flattened."""
-    return [v.strip() for item in raw for v in item.split(",") if v.strip()]
+    """Repeated parameters and comma-separated alternatives (FHIR OR) flattened. A NUL is refused: the values go
+    to SQL, and PostgreSQL text cannot hold one."""
+    values = [v.strip() for item in raw for v in item.split(",") if v.strip()]
+    if any("\x00" in v for v in values):
+        raise FhirError(400, "a search value contains a NUL character")
+    return values
 
 
 def _text_matches(kind: SearchKind, search: StringSearch) -> list[TextMatch]:
