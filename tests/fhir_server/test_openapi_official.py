@@ -34,7 +34,7 @@ RENAMED: dict[str, tuple[str, ...]] = {
 # Result-shaping parameters of every official operation that the reference DMP ignores (JSON only, full resources).
 IGNORED = {"_format", "_pretty", "_summary", "_elements"}
 # Parameters we add: the MHD minimum (patient.identifier), MHD/PDSm search codes missing from the official list.
-ADDED = {"patient.identifier", "facility", "_count", "relatesto", "date", "creation", "period", "event"}
+ADDED = {"patient.identifier", "facility", "_count", "relatesto", "related", "date", "creation", "period", "event"}
 
 
 def _parameters(document: dict[str, Any], operation: dict[str, Any]) -> set[str]:

@@ -29,13 +29,18 @@ def _by_reference_id(server: RunningServer, *values: str) -> set[str]:
 
 
 def _related(server: RunningServer, value: str) -> set[str]:
-    """ITI-67 by POST (form body): the masterIdentifier values found."""
+    """ITI-67 by GET and by POST (form body), which must agree: the masterIdentifier values found."""
     body = httpx.QueryParams({"patient.identifier": IDENTIFIER, "status": "current", "related": value})
-    answer = httpx.post(f"{server.url}/fhir/DocumentReference/_search", content=str(body).encode(),
-                        headers={**_headers(server), "content-type": "application/x-www-form-urlencoded"})
-    assert answer.status_code == 200, answer.text
-    return {e["resource"]["masterIdentifier"]["value"].removeprefix("urn:oid:")
-            for e in answer.json().get("entry", []) if e["resource"]["resourceType"] == "DocumentReference"}
+    answers = [httpx.get(f"{server.url}/fhir/DocumentReference", params=body, headers=_headers(server)),
+               httpx.post(f"{server.url}/fhir/DocumentReference/_search", content=str(body).encode(),
+                          headers={**_headers(server), "content-type": "application/x-www-form-urlencoded"})]
+    found = []
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        found.append({e["resource"]["masterIdentifier"]["value"].removeprefix("urn:oid:")
+                      for e in answer.json().get("entry", []) if e["resource"]["resourceType"] == "DocumentReference"})
+    assert found[0] == found[1], f"GET and POST _search disagree: {found}"
+    return found[0]
 
 
 def test_reference_id_list_over_soap_and_fhir(dmp: RunningServer) -> None:  # noqa: F811

@@ -124,7 +124,7 @@ JSON_PATCH_BODY = {"required": True, "content": {
 SEARCH_PARAMS = {
     "DocumentReference": ["patient", "patient.identifier", "status", "identifier", "type", "category", "setting",
                           "facility", "format", "security-label", "event", "date", "creation", "period",
-                          "period-start", "period-end", "isArchived", "relatesto", "author", "author.identifier",
+                          "period-start", "period-end", "isArchived", "relatesto", "related", "author", "author.identifier",
                           "author.given", "author.family", "_count"],
     "List": ["patient", "patient.identifier", "code", "status", "identifier", "isArchived", "designationType",
              "sourceId", "date", "title", "source", "source.given", "source.family", "authorOrg"],

@@ -299,7 +299,7 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
                                     Query(alias="period-start")] = None,
             period_end: Annotated[list[Annotated[str, Query(pattern=DATE)]] | None, Query(alias="period-end")] = None,
             is_archived: Annotated[str | None, Query(alias="isArchived", pattern="^(true|false)$")] = None,
-            relatesto: Tokens = None, author: References = None,
+            relatesto: Tokens = None, related: Tokens = None, author: References = None,
             author_identifier: Annotated[list[str] | None, Query(alias="author.identifier", min_length=1)] = None,
             author_given: Annotated[list[str] | None, _strings("author.given")] = None,
             author_family: Annotated[list[str] | None, _strings("author.family")] = None,
@@ -310,6 +310,7 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
             facility=_token(facility), format=_token(format), security_label=_token(security_label),
             event=_token(event), date=_token(date) + _token(creation), period_start=_token(period_start)
             + _token(period), period_end=_token(period_end), is_archived=is_archived, relatesto=_token(relatesto),
+            related=_token(related),
             author=_token(author) + _token(author_identifier), author_given=_string(request, "author.given"),
             author_family=_string(request, "author.family"), count=count)
         answer = await run_in_threadpool(services.search_documents, call(request, who), search, str(request.url))
