@@ -17,6 +17,8 @@ from conformance.store.schema import SearchString
 from conformance.store.types import SearchKind
 from conformance.xds.ebrim import parse_document_entry, parse_submission_set
 
+REFERENCE_ID_LIST = "urn:ihe:iti:xds:2013:referenceIdList"
+
 
 def folded(text: str) -> str:
     """FHIR string search compares without case and accents."""
@@ -33,16 +35,20 @@ def xcn_person(xcn: str | None) -> dict[str, Any] | None:
             "given": [parts[2]] if len(parts) > 2 and parts[2] else []}
 
 
-def _entry_facts(metadata: dict[str, Any], ebrim: str | None) -> tuple[list[dict[str, list[str]]], list[str]]:
-    """The authors' names (kept at a FHIR feed, else read from the ebRIM of an ITI-41 one) and the referenceIdList
-    CX values (the ebRIM slot) of an entry."""
-    entry = parse_document_entry(etree.fromstring(ebrim)) if ebrim else None
-    if "authorNames" in metadata or entry is None:
-        names = list(metadata.get("authorNames", []))
-    else:
-        people = [xcn_person(a.person) for a in entry.authors]
-        names = [{"family": p["family"], "given": p["given"]} for p in people if p]
-    return names, list(entry.reference_ids) if entry else []
+def reference_ids(ebrim: str | None) -> list[str]:
+    """The referenceIdList CXi values of an entry: its ebRIM slot, which the ITI-41 and the FHIR feeds both write.
+    The ebRIM is parsed only when it names the slot, as every DocumentReference answered reads it."""
+    if not ebrim or REFERENCE_ID_LIST not in ebrim:
+        return []
+    return list(parse_document_entry(etree.fromstring(ebrim)).reference_ids)
+
+
+def _author_names(metadata: dict[str, Any], ebrim: str | None) -> list[dict[str, list[str]]]:
+    """The authors' names: kept at a FHIR feed, else read from the ebRIM of an ITI-41 one."""
+    if "authorNames" in metadata or not ebrim:
+        return list(metadata.get("authorNames", []))
+    people = [xcn_person(a.person) for a in parse_document_entry(etree.fromstring(ebrim)).authors]
+    return [{"family": p["family"], "given": p["given"]} for p in people if p]
 
 
 def set_facts(metadata: dict[str, Any], ebrim: str | None) -> dict[str, Any]:
@@ -67,11 +73,10 @@ def _rows(owner: str, values: list[tuple[SearchKind, int, str]]) -> list[SearchS
 
 def entry_strings(owner: str, metadata: dict[str, Any], ebrim: str | None) -> list[SearchString]:
     """author.given / author.family of a DocumentEntry, one party per author, and its referenceIdList."""
-    names, reference_ids = _entry_facts(metadata, ebrim)
-    values = [(kind, party, name) for party, person in enumerate(names)
+    values = [(kind, party, name) for party, person in enumerate(_author_names(metadata, ebrim))
               for kind, key in ((SearchKind.AUTHOR_FAMILY, "family"), (SearchKind.AUTHOR_GIVEN, "given"))
               for name in person.get(key) or []]
-    return _rows(owner, [*values, *((SearchKind.RELATED, 0, cx) for cx in reference_ids)])
+    return _rows(owner, [*values, *((SearchKind.RELATED, 0, cx) for cx in reference_ids(ebrim))])
 
 
 def set_strings(owner: str, metadata: dict[str, Any], ebrim: str | None) -> list[SearchString]:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from lxml import etree
+
 from conformance.identity import INS_OIDS
 from conformance.server.fhir.mapping import (
     AUTHOR_ORG,
@@ -23,6 +25,7 @@ from conformance.server.fhir.mapping import (
     coded_of,
     hash_hex,
     lid_of,
+    reference_cx,
     unique_id_of,
     xds_time,
 )
@@ -40,6 +43,10 @@ from conformance.store import (
     Submission,
     canonical_cx,
 )
+from conformance.xds import Author, Code
+from conformance.xds import DocumentEntry as XdsEntry
+from conformance.xds.builders import xcn
+from conformance.xds.ebrim import document_entry_element
 
 
 @dataclass(slots=True)
@@ -210,6 +217,52 @@ def _replaced(store: Store, resource: dict[str, Any], cx: str) -> list[str]:
     return targets
 
 
+def _reference_ids(context: dict[str, Any]) -> list[str]:
+    """``context.related`` Identifiers (the PDSm slice referenceIdList) → referenceIdList CXi values; a related
+    Reference without an identifier names no referenceIdList entry."""
+    values = []
+    for related in _list(context.get("related")):
+        identifier = related.get("identifier") if isinstance(related, dict) else None
+        if not isinstance(identifier, dict) or not str(identifier.get("value") or "").strip():
+            continue
+        kind = identifier.get("type") if isinstance(identifier.get("type"), dict) else {}
+        code = next((c["code"] for c in _list(kind.get("coding")) if isinstance(c, dict)
+                     and isinstance(c.get("code"), str)), None)
+        system = identifier.get("system")
+        values.append(reference_cx(str(identifier["value"]).strip(), system if isinstance(system, str) else None,
+                                   code))
+    return values
+
+
+def _xds_code(stored: str | None) -> Code | None:
+    code, _, scheme = (stored or "").partition("^^")
+    return Code(code, scheme or None) if code else None
+
+
+def _author_xcn(person: str, names: dict[str, dict[str, Any]]) -> str:
+    """An author's XCN: its id with the names the DocumentReference gave (XCN.2 family, XCN.3 given)."""
+    known = names.get(person, {})
+    return xcn(person, (known.get("family") or [""])[0], " ".join(known.get("given") or []))
+
+
+def _registry_ebrim(entry: NewEntry, reference_ids: list[str]) -> str:
+    """The ITI-41 ExtrinsicObject of a fed entry (MHD → XDS), kept as an ITI-41 feed keeps its own: the one
+    representation of the referenceIdList that the SOAP answers, the search strings (ITI-67 ``related``,
+    FindDocumentsByReferenceId) and the DocumentReference read back all take it from."""
+    names = {n["id"]: n for n in entry.metadata.get("authorNames", [])}
+    authors = [Author(person=_author_xcn(person, names)) for person in entry.author_persons]
+    xds = XdsEntry(id=entry.entry_uuid, unique_id=entry.unique_id, patient_id=entry.patient_id,
+                   mime_type=entry.mime_type, title=entry.metadata.get("title"), authors=authors,
+                   class_code=_xds_code(entry.class_code), type_code=_xds_code(entry.type_code),
+                   format_code=_xds_code(entry.format_code),
+                   healthcare_facility_type_code=_xds_code(entry.facility_type_code),
+                   practice_setting_code=_xds_code(entry.practice_setting_code),
+                   event_codes=[c for c in map(_xds_code, entry.event_codes) if c],
+                   creation_time=entry.creation_time, service_start_time=entry.service_start,
+                   service_stop_time=entry.service_stop, reference_ids=reference_ids)
+    return etree.tostring(document_entry_element(etree.Element("metadata"), xds)).decode()
+
+
 def fed_document(store: Store, resource: dict[str, Any], content: bytes, cx: str,
                  full_url: str | None = None) -> FedDocument:
     """A PDSm DocumentReference and its bytes → the store's entry and document."""
@@ -240,6 +293,7 @@ def fed_document(store: Store, resource: dict[str, Any], content: bytes, cx: str
         hash=hash_hex(attachment.get("hash")), size=size if isinstance(size, int) else None,
         metadata={**({"title": attachment["title"]} if attachment.get("title") else {}),
                   "authorNames": _author_names(resource)})
+    entry.ebrim = _registry_ebrim(entry, _reference_ids(context))
     return FedDocument(entry, NewDocument(unique_id, content, mime), _replaced(store, resource, cx), full_url)
 
 

@@ -6,7 +6,8 @@
   (``urn:oid:<assigning authority>``); classCode ↔ ``category``; typeCode ↔ ``type``; confidentiality ↔
   ``securityLabel``; formatCode ↔ ``content.format``; healthcareFacilityTypeCode ↔ ``context.facilityType``;
   practiceSettingCode ↔ ``context.practiceSetting``; serviceStart/StopTime ↔ ``context.period``;
-  creationTime ↔ ``date`` and ``attachment.creation``.
+  creationTime ↔ ``date`` and ``attachment.creation``; referenceIdList CXi ↔ ``context.related`` Identifiers
+  (:func:`reference_cx` / :func:`related_identifier`).
 * availabilityStatus Approved / Archived ↔ ``current`` (Archived adds ``isArchived`` = true), Deprecated ↔
   ``superseded``. Deleted entries are not shown.
 
@@ -25,7 +26,7 @@ from typing import Any
 
 from conformance.server.settings import DMP_OID
 from conformance.store import DocumentEntry, EntryStatus, Folder, SubmissionSet, coded
-from conformance.store.names import set_facts
+from conformance.store.names import reference_ids, set_facts
 
 PDSM_SD = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/"
 IS_ARCHIVED = PDSM_SD + "pdsm-ext-is-archived"
@@ -113,6 +114,29 @@ def unique_id_of(value: str) -> str:
     return value.removeprefix(OID_PREFIX)
 
 
+def reference_cx(value: str, system: str | None, type_code: str | None = None) -> str:
+    """A ``context.related`` Identifier → its referenceIdList CXi (MHD): value ↔ CXi.1, system ↔ the assigning
+    authority CXi.4 (``urn:oid:X`` ↔ ``&X&ISO``, another URI ↔ ``&<uri>&URI``), type ↔ CXi.5."""
+    oid = (system or "").removeprefix(OID_PREFIX)
+    authority = "" if not system else f"&{oid}&ISO" if OID.fullmatch(oid) else f"&{system}&URI"
+    return f"{value}^^^{authority}^{type_code or ''}".rstrip("^")
+
+
+def related_identifier(cx: str) -> dict[str, Any]:
+    """A referenceIdList CXi → the ``context.related`` of PDSm (slice referenceIdList: an Identifier whose type
+    coding system is ``urn:ietf:rfc:3986``); the inverse of :func:`reference_cx`."""
+    parts = cx.split("^")
+    authority = (parts[3] if len(parts) > 3 else "").split("&")
+    identifier: dict[str, Any] = {}
+    if len(parts) > 4 and parts[4]:
+        identifier["type"] = {"coding": [{"system": RFC3986, "code": parts[4]}]}
+    if len(authority) > 1 and authority[1]:
+        iso = len(authority) > 2 and authority[2] == "ISO"
+        identifier["system"] = f"{OID_PREFIX}{authority[1]}" if iso else authority[1]
+    identifier["value"] = parts[0]
+    return {"identifier": identifier}
+
+
 def subject(patient_cx: str) -> dict[str, Any]:
     ins, _, rest = patient_cx.partition("^^^")
     oid = rest.split("&")[1] if rest.count("&") >= 1 else ""
@@ -177,8 +201,14 @@ def document_reference(row: DocumentEntry, base: str, replaces: Sequence[str] = 
                   "identifier": [{"system": "urn:oid:1.2.250.1.71.4.2.1", "value": person}],
                   **({"name": _human_name(names[person])} if person in names else {})}
                  for i, person in enumerate(authors)]
+    institutions = list(summary.get("authorInstitutions", []))
     contained += [{"resourceType": "Organization", "id": f"org{i}", "identifier": [{"value": institution}]}
-                  for i, institution in enumerate(summary.get("authorInstitutions", []))]
+                  for i, institution in enumerate(institutions)]
+    # a PDSm author is no Organization: an institution is the organization of a PractitionerRole, with the
+    # person of the same rank (the summary keeps the XDS authors' persons and institutions as two lists)
+    contained += [{"resourceType": "PractitionerRole", "id": f"role{i}",
+                   **({"practitioner": {"reference": f"#author{i}"}} if i < len(authors) else {}),
+                   "organization": {"reference": f"#org{i}"}} for i in range(len(institutions))]
     # sourcePatientInfo (1..1 in PDSm): the patient as the DMP knows it, by INS
     contained.append({"resourceType": "Patient", "id": "patient",
                       "identifier": [subject(row.patient_id)["identifier"]]})
@@ -214,7 +244,8 @@ def document_reference(row: DocumentEntry, base: str, replaces: Sequence[str] = 
     resource["subject"] = subject(row.patient_id)
     if fhir_instant(row.creation_time):
         resource["date"] = _instant(row.creation_time)
-    authors_refs = [{"reference": f"#{c['id']}"} for c in contained if c["resourceType"] != "Patient"]
+    authors_refs = [{"reference": f"#role{i}" if i < len(institutions) else f"#author{i}"}
+                    for i in range(max(len(authors), len(institutions)))]
     if authors_refs:
         resource["author"] = authors_refs
     resource["custodian"] = {"identifier": {"system": RFC3986, "value": f"{OID_PREFIX}{DMP_OID}"}, "display": "DMP"}
@@ -236,6 +267,9 @@ def document_reference(row: DocumentEntry, base: str, replaces: Sequence[str] = 
     events = [c for c in map(codeable, summary.get("eventCodes", [])) if c]
     if events:
         context["event"] = events
+    related = [related_identifier(cx) for cx in reference_ids(row.ebrim)]
+    if related:
+        context["related"] = related
     resource["context"] = context
     return resource
 

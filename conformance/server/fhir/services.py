@@ -39,8 +39,6 @@ from conformance.server.fhir.feed import (
 from conformance.server.fhir.fhirpath_patch import json_patch_of
 from conformance.server.fhir.mapping import (
     IS_ARCHIVED,
-    OID,
-    OID_PREFIX,
     UUID_PREFIX,
     coded_of,
     document_reference,
@@ -48,6 +46,7 @@ from conformance.server.fhir.mapping import (
     folder_resource,
     lid_of,
     list_resource,
+    reference_cx,
     token_to_coded,
     unique_id_of,
 )
@@ -152,11 +151,8 @@ def string_parameters(parameters: Sequence[tuple[str, str]], name: str) -> Strin
 def _reference_cx(token: str) -> str:
     """``related`` (``system|value``) → the referenceIdList CXi it names (MHD: value ↔ CXi.1, system ↔ the
     assigning authority CXi.4, ``urn:oid:`` for an ISO one); a bare value names any authority."""
-    system, sep, value = token.partition("|")
-    if not sep or not system:
-        return value or token
-    oid = system.removeprefix(OID_PREFIX)
-    return f"{value}^^^&{oid}&ISO" if OID.fullmatch(oid) else f"{value}^^^&{system}&URI"
+    system, _, value = token.partition("|")
+    return reference_cx(value, system) if value else token
 
 
 def _referenced_ids(values: Sequence[str]) -> set[str]:
