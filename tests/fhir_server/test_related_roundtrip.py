@@ -16,6 +16,7 @@ from conformance.findings import Severity
 from conformance.pki import TestPki
 from conformance.suites.pdsm.documents import provide_bundle, simplified_publish
 from conformance.xds import AdhocQueryResponse
+from conformance.xds import DocumentEntry as XdsEntry
 from tests.fhir_server.test_cross_protocol import _headers
 from tests.fhir_server.test_related import ORDER, _by_reference_id, _related
 from tests.server.conftest import PATIENT, RunningServer, dmp, pki  # noqa: F401 - the real HTTP server fixtures
@@ -68,12 +69,12 @@ def _document(server: RunningServer, unique_id: str) -> dict[str, Any]:
     return response.json()  # type: ignore[no-any-return]
 
 
-def _soap_reference_ids(server: RunningServer, unique_id: str) -> list[str]:
-    """The referenceIdList slot of the ebRIM the registry answers (FindDocuments) for ``unique_id``."""
+def _soap_entry(server: RunningServer, unique_id: str) -> XdsEntry:
+    """The DocumentEntry the registry answers (FindDocuments, ebRIM) for ``unique_id``."""
     with server.client() as client:
         result = client.find_documents(PATIENT).xds()
     assert isinstance(result, AdhocQueryResponse)
-    return next(e.reference_ids for e in result.objects.document_entries if e.unique_id == unique_id)
+    return next(e for e in result.objects.document_entries if e.unique_id == unique_id)
 
 
 def _pdsm_errors(response: httpx.Response) -> list[str]:
@@ -90,7 +91,9 @@ def test_related_identifiers_fed_over_fhir(dmp: RunningServer, transaction: str)
     assert unique_id not in _related(dmp, "urn:oid:1.2.250.1.999.33|ACC-31")
     assert unique_id in _by_reference_id(dmp, ACCESSION_CX)
     assert unique_id in _by_reference_id(dmp, "1.2.250.1.999.32.7^^^&1.2.250.1.999.32&ISO")
-    assert _soap_reference_ids(dmp, unique_id) == [ACCESSION_CX, STUDY_CX]
+    entry = _soap_entry(dmp, unique_id)
+    assert entry.reference_ids == [ACCESSION_CX, STUDY_CX]
+    assert (entry.source_patient_id, entry.language_code) == (entry.patient_id, "fr-FR")
     assert _document(dmp, unique_id)["context"]["related"] == [ACCESSION, STUDY]
     errors = _pdsm_errors(_search(dmp, related="urn:oid:1.2.250.1.999.31|ACC-31"))
     assert not errors, errors

@@ -259,7 +259,10 @@ def _registry_ebrim(entry: NewEntry, reference_ids: list[str]) -> str:
                    practice_setting_code=_xds_code(entry.practice_setting_code),
                    event_codes=[c for c in map(_xds_code, entry.event_codes) if c],
                    creation_time=entry.creation_time, service_start_time=entry.service_start,
-                   service_stop_time=entry.service_stop, reference_ids=reference_ids)
+                   service_stop_time=entry.service_stop, reference_ids=reference_ids,
+                   language_code=entry.metadata.get("language"), source_patient_id=entry.patient_id,
+                   legal_authenticator=_author_xcn(entry.legal_authenticator, names)
+                   if entry.legal_authenticator else None)
     return etree.tostring(document_entry_element(etree.Element("metadata"), xds)).decode()
 
 
@@ -291,7 +294,7 @@ def fed_document(store: Store, resource: dict[str, Any], content: bytes, cx: str
         event_codes=[c for c in map(coded_of, _list(context.get("event"))) if c],
         author_persons=persons, author_institutions=institutions, legal_authenticator=authenticator,
         hash=hash_hex(attachment.get("hash")), size=size if isinstance(size, int) else None,
-        metadata={**({"title": attachment["title"]} if attachment.get("title") else {}),
+        metadata={**{k: attachment[k] for k in ("title", "language") if isinstance(attachment.get(k), str)},
                   "authorNames": _author_names(resource)})
     entry.ebrim = _registry_ebrim(entry, _reference_ids(context))
     return FedDocument(entry, NewDocument(unique_id, content, mime), _replaced(store, resource, cx), full_url)

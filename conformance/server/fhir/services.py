@@ -675,7 +675,7 @@ def _entry_of_row(row: DocumentEntry, confidentiality: list[str]) -> NewEntry:
         author_persons=list(summary.get("authorPersons", [])),
         author_institutions=list(summary.get("authorInstitutions", [])),
         legal_authenticator=summary.get("legalAuthenticator"),
-        metadata={k: v for k, v in summary.items() if k in ("title", "authorNames")}, ebrim=row.ebrim)
+        metadata={k: v for k, v in summary.items() if k in ("title", "language", "authorNames")}, ebrim=row.ebrim)
 
 
 def resolve_identifier(call: FhirCall, identifier: str) -> str:
