@@ -19,6 +19,7 @@ from tests.server.factory import feed_request
 
 COLLEAGUE = "810000000002"  # authorized on PATIENT by the server tests' seed
 IDENTIFIER = f"urn:oid:{PATIENT.oid}|{PATIENT.value}"
+TRE_A03 = "https://mos.esante.gouv.fr/NOS/TRE_A03-ClasseDocument/FHIR/TRE-A03-ClasseDocument"
 pytestmark = pytest.mark.requirement("BENCH-PDSM-CROSS")
 
 
@@ -55,14 +56,15 @@ def test_soap_fed_document_is_found_and_read_over_fhir(dmp: RunningServer) -> No
     assert resource["masterIdentifier"]["value"] == f"urn:oid:{entry.unique_id}"
     assert resource["subject"]["identifier"] == {"system": f"urn:oid:{PATIENT.oid}", "value": PATIENT.value}
     assert resource["status"] == "current"
-    assert resource["category"][0]["coding"][0] == {"system": "urn:oid:1.2.250.1.213.1.1.4.1", "code": "11"}
+    assert resource["category"][0]["coding"][0] == {"system": TRE_A03, "code": "11"}  # the URL PDSm's JDV lists
     assert resource["type"]["coding"][0] == {"system": "http://loinc.org", "code": "11488-4"}
     assert resource["securityLabel"][0]["coding"][0]["code"] == "N"
     attachment = resource["content"][0]["attachment"]
     assert attachment["hash"] == base64.b64encode(hashlib.sha1(content).digest()).decode()
     raw = httpx.get(attachment["url"], headers=_headers(dmp))
     assert raw.status_code == 200 and raw.content == content and raw.headers["content-type"] == "text/xml"
-    assert resource["id"] in {r["id"] for r in _search(dmp, category="urn:oid:1.2.250.1.213.1.1.4.1|11")}
+    for system in (TRE_A03, "urn:oid:1.2.250.1.213.1.1.4.1"):  # either form of the system finds it
+        assert resource["id"] in {r["id"] for r in _search(dmp, category=f"{system}|11")}
 
 
 def test_fhir_fed_document_is_found_and_retrieved_over_soap(dmp: RunningServer) -> None:  # noqa: F811

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from conformance.fhir.terminology import load_terminology
 from conformance.server.settings import DMP_OID
 from conformance.store import DocumentEntry, EntryStatus, Folder, SubmissionSet, coded
 from conformance.store.names import reference_ids, set_facts
@@ -38,16 +39,13 @@ MHD_LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
 RFC3986 = "urn:ietf:rfc:3986"
 UUID_PREFIX = "urn:uuid:"
 OID_PREFIX = "urn:oid:"
-NOS = "https://mos.esante.gouv.fr/NOS/"
-# OID ↔ FHIR URL where the equivalence is published (HL7 terminology, NOS FHIR URLs of TRE_A07 and TRE_R02).
-SYSTEM_URLS = {
-    "2.16.840.1.113883.6.1": "http://loinc.org",
-    "2.16.840.1.113883.5.25": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
-    "1.2.250.1.213.1.1.4.13": NOS + "TRE_A07-StatutVisibiliteDocument/FHIR/TRE-A07-StatutVisibiliteDocument",
-    "1.2.250.1.71.4.2.4": NOS + "TRE_R02-SecteurActivite/FHIR/TRE-R02-SecteurActivite",
-}
-SYSTEM_OIDS = {url: oid for oid, url in SYSTEM_URLS.items()}
 OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
+# OID ↔ FHIR URL of the code systems whose NOS/HL7 URL is published: the validator's own table, so a document fed
+# over SOAP reads back over FHIR with the systems the PDSm value sets list (and the reverse for XDS coding schemes).
+SYSTEM_URLS = {oid: load_terminology().system_url(name)
+               for oid, name in load_terminology().oids.items() if OID.fullmatch(oid)}
+SYSTEM_OIDS = {url: oid for oid, url in SYSTEM_URLS.items()} | {
+    load_terminology().system_url("IHE_FORMAT"): "1.3.6.1.4.1.19376.1.2.3"}  # IHE's own URL of the format codes
 
 
 def system_of(scheme: str | None) -> str | None:
