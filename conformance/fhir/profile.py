@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import parse_qs
 
 from conformance.fhir import invariants
 from conformance.fhir.package import FhirPackage
@@ -186,6 +187,16 @@ def type_of(value: Any) -> str | None:
 def reference_type(reference: str) -> str | None:
     match = _RELATIVE_REF.match(reference)
     return match.group(1) if match else None
+
+
+def conditional_identifiers(reference: str) -> list[dict[str, str]]:
+    """The identifiers of a conditional reference ``Patient?identifier=system|value`` (the DMP patient in the
+    PDSM4DMP examples); empty for any other reference."""
+    target, _, query = reference.partition("?")
+    if not query or target.rsplit("/", 1)[-1] != "Patient":
+        return []
+    return [dict(zip(("system", "value"), token.split("|", 1), strict=False))
+            for token in parse_qs(query).get("identifier", [])]
 
 
 # ---------------------------------------------------------------- one validation

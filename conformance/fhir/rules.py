@@ -13,9 +13,9 @@ import json
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
 
 from conformance.artefacts import DEFAULT_CISIS_URL
+from conformance.fhir.profile import conditional_identifiers
 from conformance.findings import Severity, Violation, rules
 from conformance.identity import is_valid_nir, loinc_corrected
 
@@ -425,15 +425,6 @@ def ins_identifier(model: FhirModel) -> Iterator[Violation]:
                                 "valid key", location=f"{path}.identifier[{index}].value")
 
 
-def _conditional_ins(reference: str) -> bool:
-    """``Patient?identifier=<INS system>|<INS>``: the DMP's conditional reference (the PDSM4DMP examples)."""
-    target, _, query = reference.partition("?")
-    if not query or not target.endswith("Patient"):
-        return False
-    return any(_is_ins(dict(zip(("system", "value"), value.split("|", 1), strict=False)))
-               for value in parse_qs(query).get("identifier", []))
-
-
 def _subject_has_ins(subject: Any, container: dict[str, Any], bundle_patients: dict[str, dict[str, Any]]) -> bool:
     """Whether ``subject`` gives the patient's INS: its identifier, a Patient of the payload it points to (contained or
     a bundle entry), a conditional reference by INS, or a literal reference to a Patient of the recipient (which
@@ -449,7 +440,7 @@ def _subject_has_ins(subject: Any, container: dict[str, Any], bundle_patients: d
         target = bundle_patients.get(reference)
     if isinstance(target, dict):
         return target.get("resourceType") == "Patient" and any(map(_is_ins, _as_list(target.get("identifier"))))
-    return _conditional_ins(reference) or bool(_PATIENT_LITERAL.match(reference))
+    return any(map(_is_ins, conditional_identifiers(reference))) or bool(_PATIENT_LITERAL.match(reference))
 
 
 def _published_subjects(model: FhirModel) -> Iterator[tuple[dict[str, Any], str]]:

@@ -12,10 +12,10 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
 
 from lxml import etree
 
+from conformance.fhir.profile import conditional_identifiers
 from conformance.identity import INS_OIDS
 from conformance.server.fhir.mapping import (
     AUTHOR_ORG,
@@ -89,18 +89,6 @@ def cx_of_identifier(identifier: Any) -> str | None:
     return f"{identifier['value'].strip()}^^^&{oid}&ISO^NH"
 
 
-def _conditional_identifier(reference: str) -> dict[str, str] | None:
-    """``Patient?identifier=system|value`` (the PDSM4DMP form of subject) → that identifier."""
-    path, _, query = reference.partition("?")
-    if path.rsplit("/", 1)[-1] != "Patient" or not query:
-        return None
-    for name, token in parse_qsl(query):
-        if name == "identifier" and "|" in token:
-            system, _, value = token.partition("|")
-            return {"system": system, "value": value}
-    return None
-
-
 def patient_cx(resource: dict[str, Any], bundle_patients: dict[str, dict[str, Any]] | None = None) -> str:
     """The INS of ``subject`` (identifier, ``Patient?identifier=…``, bundle Patient, or ``Patient/<INS>``), else of
     sourcePatientInfo."""
@@ -108,7 +96,7 @@ def patient_cx(resource: dict[str, Any], bundle_patients: dict[str, dict[str, An
     candidates: list[Any] = [subject.get("identifier")]
     reference = subject.get("reference")
     if isinstance(reference, str):
-        candidates.append(_conditional_identifier(reference))
+        candidates += conditional_identifiers(reference)
         patient = (bundle_patients or {}).get(reference) or _contained(resource, subject)
         candidates += _list((patient or {}).get("identifier"))
     context = resource.get("context") if isinstance(resource.get("context"), dict) else {}
