@@ -93,15 +93,6 @@ TRANSACTIONS = {"provide_bundle": "ITI-65", "search_lists": "ITI-66", "search_li
 UNCAPTURED = {"issue_token"}  # a bearer token must not be readable from /captures
 
 
-def _token(values: list[str] | None) -> list[str]:
-    return list(values or [])
-
-
-def _string(request: Request, name: str) -> services.StringSearch:
-    """String parameter ``name`` with its modifiers, as sent."""
-    return services.string_parameters(list(request.query_params.multi_items()), name)
-
-
 class TokenRequest(BaseModel):
     """Claims of a test token (see :mod:`conformance.server.fhir.auth`)."""
 
@@ -304,15 +295,8 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
             author_given: Annotated[list[str] | None, _strings("author.given")] = None,
             author_family: Annotated[list[str] | None, _strings("author.family")] = None,
             count: Annotated[int | None, Query(alias="_count", ge=0, le=1000)] = None) -> Response:
-        search = services.DocumentSearch(
-            patient=patient, patient_identifier=patient_identifier, status=_token(status),
-            identifier=_token(identifier), type=_token(type), category=_token(category), setting=_token(setting),
-            facility=_token(facility), format=_token(format), security_label=_token(security_label),
-            event=_token(event), date=_token(date) + _token(creation), period_start=_token(period_start)
-            + _token(period), period_end=_token(period_end), is_archived=is_archived, relatesto=_token(relatesto),
-            related=_token(related),
-            author=_token(author) + _token(author_identifier), author_given=_string(request, "author.given"),
-            author_family=_string(request, "author.family"), count=count)
+        # the declared parameters validate the query and document it; they are read as POST _search reads them
+        search = services.DocumentSearch.from_parameters(parse_qs(request.url.query))
         answer = await run_in_threadpool(services.search_documents, call(request, who), search, str(request.url))
         return respond(request, answer)
 
@@ -417,12 +401,7 @@ def fhir_router(settings: ServerSettings, the_store: Callable[[], Store],
             source_family: Annotated[list[str] | None, _strings("source.family")] = None,
             author_org: Annotated[list[Annotated[str, Query(pattern=REFERENCE)]] | None, Query(alias="authorOrg")]
             = None) -> Response:
-        search = services.ListSearch(
-            patient=patient, patient_identifier=patient_identifier, code=_token(code), status=_token(status),
-            identifier=_token(identifier), designation_type=_token(designation_type), source_id=_token(source_id),
-            date=_token(date), is_archived=is_archived, title=_string(request, "title"), source=_token(source),
-            source_given=_string(request, "source.given"), source_family=_string(request, "source.family"),
-            author_org=_token(author_org))
+        search = services.ListSearch.from_parameters(parse_qs(request.url.query))  # as search_documents
         answer = await run_in_threadpool(services.search_lists, call(request, who), search, str(request.url))
         return respond(request, answer)
 
