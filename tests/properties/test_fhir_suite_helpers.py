@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
+from conformance.suites.fhir_tokens import BearerTokens
 from conformance.suites.properties.fhir import FhirDmp, outcome_names
 
 
@@ -37,7 +38,16 @@ def soap_only_dmp() -> Iterator[str]:
 
 def test_a_dmp_without_fhir_api_skips_with_the_reason(soap_only_dmp: str) -> None:
     with pytest.raises(pytest.skip.Exception, match=r"no FHIR API \(GET /fhir/metadata: HTTP 404\)"):
-        FhirDmp.on(soap_only_dmp, "810000000001")
+        FhirDmp.on(soap_only_dmp, "810000000001", True)
+
+
+def test_an_external_fhir_sut_uses_the_given_tokens_and_skips_without_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DMP_CONFORMANCE_FHIR_TOKEN", "author-token")
+    monkeypatch.delenv("DMP_CONFORMANCE_FHIR_OTHER_TOKEN", raising=False)
+    tokens = BearerTokens.for_sut("http://127.0.0.1:9/fhir/", False, "810000000001", "810000000777")
+    assert tokens("810000000001") == "author-token"
+    with pytest.raises(pytest.skip.Exception, match="no bearer token for 810000000777 on the external FHIR SUT"):
+        tokens("810000000777")
 
 
 def test_outcome_names_are_the_codes_rules_and_expressions_of_the_issues() -> None:

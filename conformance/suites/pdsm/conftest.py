@@ -19,11 +19,11 @@ import httpx
 import pytest
 
 from conformance.plugin import Evidence, SutSettings
+from conformance.suites.fhir_tokens import ENV, BearerTokens
 from conformance.suites.pdsm.documents import AUTHOR_ID, INS_TEST_OID
 
 COLLEAGUE_ID = "810000000777"  # a second professional authorized on the suite's patient (embedded DMP)
 STRANGER_ID = "810000000099"  # a professional with no authorization
-ENV = "DMP_CONFORMANCE_FHIR_"
 
 
 @pytest.fixture(scope="session")
@@ -59,22 +59,10 @@ def pdsm_patient(sut_url: str, sut_embedded: bool, synthetic_identities: object,
 
 
 @pytest.fixture(scope="session")
-def token_for(sut_url: str, sut_embedded: bool) -> Callable[[str], str]:
+def token_for(fhir_base: str, sut_embedded: bool, author_id: str) -> Callable[[str], str]:
     """``token_for(idNat)``: a bearer token for that professional (the embedded DMP's test tokens, or the
     tokens given in the environment for the author and the other professional)."""
-    given = {os.environ.get(f"{ENV}AUTHOR", AUTHOR_ID): os.environ.get(f"{ENV}TOKEN"),
-             COLLEAGUE_ID: os.environ.get(f"{ENV}OTHER_TOKEN")}
-
-    def token(subject: str) -> str:
-        if given.get(subject):
-            return str(given[subject])
-        if not sut_embedded:
-            pytest.skip(f"no bearer token for {subject} on the external FHIR SUT ({ENV}TOKEN / {ENV}OTHER_TOKEN)")
-        answer = httpx.post(f"{sut_url}/fhir/_token", json={"sub": subject}, timeout=10.0)
-        answer.raise_for_status()
-        return str(answer.json()["access_token"])
-
-    return token
+    return BearerTokens.for_sut(fhir_base, sut_embedded, author_id, COLLEAGUE_ID)
 
 
 def _text(start: str, headers: httpx.Headers, body: bytes) -> str:

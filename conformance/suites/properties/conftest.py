@@ -60,9 +60,9 @@ def team(sut_url: str, sut_embedded: bool, lps_identity: Any, synthetic_identiti
 
 
 @pytest.fixture(scope="module")
-def fhir_dmp(team: Team) -> FhirDmp:
+def fhir_dmp(team: Team, sut_embedded: bool) -> FhirDmp:
     """The FHIR PDSm API of the DMP under test (the test skips when it has none)."""
-    return FhirDmp.on(team.url, team.author)
+    return FhirDmp.on(team.url, team.author, sut_embedded)
 
 
 @pytest.fixture

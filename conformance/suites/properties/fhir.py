@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -15,6 +15,7 @@ import pytest
 from conformance.fhir.builders import RFC3986
 from conformance.generate.fhir import security_labels, unique_id_of
 from conformance.identity import Ins
+from conformance.suites.fhir_tokens import BearerTokens
 
 FHIR_JSON = "application/fhir+json"
 EVERY_STATUS = "current,superseded"  # ITI-67: what a professional may see, replaced versions included
@@ -26,26 +27,19 @@ class FhirDmp:
 
     url: str
     author: str
-    tokens: dict[str, str] = field(default_factory=dict)
+    token: BearerTokens
 
     @property
     def base(self) -> str:
         return f"{self.url}/fhir"
 
     @classmethod
-    def on(cls, url: str, author: str) -> FhirDmp:
+    def on(cls, url: str, author: str, embedded: bool) -> FhirDmp:
         """The FHIR API of the DMP at ``url``; skips when it has none."""
         metadata = httpx.get(f"{url}/fhir/metadata", timeout=10.0)
         if metadata.status_code != 200:
             pytest.skip(f"the DMP under test exposes no FHIR API (GET /fhir/metadata: HTTP {metadata.status_code})")
-        return cls(url, author)
-
-    def token(self, who: str) -> str:
-        if who not in self.tokens:  # tokens outlive a test run (one hour): one per professional
-            answer = httpx.post(f"{self.base}/_token", json={"sub": who}, timeout=10.0)
-            answer.raise_for_status()
-            self.tokens[who] = str(answer.json()["access_token"])
-        return self.tokens[who]
+        return cls(url, author, BearerTokens(f"{url}/fhir", embedded))
 
     @contextmanager
     def client(self, who: str | None = None) -> Iterator[httpx.Client]:
